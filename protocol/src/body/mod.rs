@@ -1,0 +1,191 @@
+//! Record bodies: the four kinds of the public data model and their validation.
+//!
+//! [`Body::from_json`] turns a JSON value into a typed body and checks every rule,
+//! reporting each broken one with its JSON path (`classifications[1].code: ...`).
+//! [`Body::normalise`] rewrites what has a normal form (classification codes) and is
+//! applied by publishers before signing; receivers require normal form.
+
+pub mod common;
+pub mod entry;
+pub mod event;
+pub mod mapping;
+pub mod tombstone;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use common::{Classification, LangMap, Scope};
+pub use entry::{Entry, EntryType, TransferMode};
+pub use event::Event;
+pub use mapping::{Mapping, MappingSet, Predicate};
+pub use tombstone::Tombstone;
+
+use crate::error::{FieldError, FieldErrors};
+use common::Checker;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Entry,
+    MappingSet,
+    Event,
+    Tombstone,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Entry, Kind::MappingSet, Kind::Event, Kind::Tombstone];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Entry => "entry",
+            Kind::MappingSet => "mapping_set",
+            Kind::Event => "event",
+            Kind::Tombstone => "tombstone",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// One byte used in storage keys and the identity encoding.
+    pub fn tag(self) -> u8 {
+        match self {
+            Kind::Entry => b'e',
+            Kind::MappingSet => b'm',
+            Kind::Event => b'v',
+            Kind::Tombstone => b't',
+        }
+    }
+
+    pub fn from_tag(t: u8) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.tag() == t)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A typed, validated body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Entry(Box<Entry>),
+    MappingSet(Box<MappingSet>),
+    Event(Box<Event>),
+    Tombstone(Tombstone),
+}
+
+fn typed<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, FieldErrors> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        FieldErrors(vec![FieldError::new(path, e.into_inner().to_string())])
+    })
+}
+
+impl Body {
+    /// Parse a body of `kind` and check every rule. The value must be in normal form.
+    pub fn from_json(kind: Kind, value: &Value) -> Result<Body, FieldErrors> {
+        let body = Body::parse_unchecked(kind, value)?;
+        body.validate()?;
+        Ok(body)
+    }
+
+    /// Parse without the semantic rules (for normalising user input before checking).
+    pub fn parse_unchecked(kind: Kind, value: &Value) -> Result<Body, FieldErrors> {
+        if !value.is_object() {
+            return Err(FieldErrors(vec![FieldError::new(
+                "",
+                "a body must be a JSON object",
+            )]));
+        }
+        Ok(match kind {
+            Kind::Entry => Body::Entry(Box::new(typed(value)?)),
+            Kind::MappingSet => Body::MappingSet(Box::new(typed(value)?)),
+            Kind::Event => Body::Event(Box::new(typed(value)?)),
+            Kind::Tombstone => Body::Tombstone(typed(value)?),
+        })
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            Body::Entry(_) => Kind::Entry,
+            Body::MappingSet(_) => Kind::MappingSet,
+            Body::Event(_) => Kind::Event,
+            Body::Tombstone(_) => Kind::Tombstone,
+        }
+    }
+
+    /// The kind and local id of the record this body occupies: its own, or for a
+    /// tombstone, the withdrawn record's.
+    pub fn slot(&self) -> (Kind, &str) {
+        match self {
+            Body::Entry(e) => (Kind::Entry, &e.local_id),
+            Body::MappingSet(m) => (Kind::MappingSet, &m.local_id),
+            Body::Event(e) => (Kind::Event, &e.local_id),
+            Body::Tombstone(t) => (t.target_kind, &t.local_id),
+        }
+    }
+
+    pub fn normalise(&mut self) {
+        match self {
+            Body::Entry(e) => e.normalise(),
+            Body::MappingSet(m) => m.normalise(),
+            Body::Event(e) => e.normalise(),
+            Body::Tombstone(_) => {}
+        }
+    }
+
+    /// Check every rule; all broken rules are reported, each with its path.
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut c = Checker::default();
+        match self {
+            Body::Entry(e) => e.check(&mut c),
+            Body::MappingSet(m) => m.check(&mut c),
+            Body::Event(e) => e.check(&mut c),
+            Body::Tombstone(t) => t.check(&mut c),
+        }
+        c.into_result()
+    }
+
+    pub fn to_json(&self) -> Value {
+        let v = match self {
+            Body::Entry(e) => serde_json::to_value(e),
+            Body::MappingSet(m) => serde_json::to_value(m),
+            Body::Event(e) => serde_json::to_value(e),
+            Body::Tombstone(t) => serde_json::to_value(t),
+        };
+        v.unwrap_or(Value::Null)
+    }
+
+    /// Who may receive this body, when it says (tombstones follow their target's
+    /// scope and are sent wherever the withdrawn record could have gone).
+    pub fn scope(&self) -> Scope {
+        match self {
+            Body::Entry(e) => e.scope(),
+            Body::Event(e) => e.scope.unwrap_or_default(),
+            Body::MappingSet(_) | Body::Tombstone(_) => Scope::Federation,
+        }
+    }
+
+    pub fn as_entry(&self) -> Option<&Entry> {
+        match self {
+            Body::Entry(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Parse user input for `kind`, normalise it, and check every rule: what a publisher
+/// does before signing. Returns the body as it will be signed.
+pub fn prepare(kind: Kind, value: &Value) -> Result<Body, FieldErrors> {
+    let mut body = Body::parse_unchecked(kind, value)?;
+    body.normalise();
+    body.validate()?;
+    Ok(body)
+}

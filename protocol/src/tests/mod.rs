@@ -1,0 +1,3 @@
+//! Unit tests of the protocol rules (one file per area).
+mod body_rules;
+mod envelope;
