@@ -1,1 +1,19 @@
-//! placeholder
+//! techmesh-node: the daemon and its CLI. The only crate that touches the disk, the
+//! network and HTTP.
+//!
+//! - [`store`]: the store trait and its sled implementation;
+//! - [`identity`]: the data directory, keys and files `techmesh init` creates;
+//! - [`ingest`]: the one path by which records enter the store (verify → policy → store);
+//! - [`cli`]: the `techmesh` commands.
+
+pub mod api;
+pub mod cli;
+pub mod datadir;
+pub mod ingest;
+pub mod logging;
+pub mod net;
+pub mod node;
+pub mod publish;
+pub mod run;
+pub mod store;
+pub mod sync;

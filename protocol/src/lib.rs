@@ -18,7 +18,9 @@ pub mod canonical;
 pub mod codes;
 pub mod error;
 pub mod record;
+pub mod sync;
 pub mod time;
+pub mod trust;
 pub mod vectors;
 pub mod version;
 

@@ -189,3 +189,19 @@ pub fn prepare(kind: Kind, value: &Value) -> Result<Body, FieldErrors> {
     body.validate()?;
     Ok(body)
 }
+
+/// Guess the kind of a bare body from its fields (for `publish`/`import` without
+/// `--kind`): `target_kind` → tombstone, `mappings` → mapping set, `starts_on` →
+/// event, otherwise entry.
+pub fn detect_kind(value: &Value) -> Kind {
+    let has = |f: &str| value.get(f).is_some();
+    if has("target_kind") {
+        Kind::Tombstone
+    } else if has("mappings") {
+        Kind::MappingSet
+    } else if has("starts_on") {
+        Kind::Event
+    } else {
+        Kind::Entry
+    }
+}

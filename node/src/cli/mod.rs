@@ -1,0 +1,170 @@
+//! The `techmesh` command line.
+//!
+//! One rule for the store (docs/OPERATIONS.md "Who opens the store"): a command opens
+//! the data dir's store itself when no node runs there; when `techmesh run` holds
+//! it, the command talks to that node's local HTTP API instead (address in
+//! `DATA/api.addr`, token in `DATA/api.token`). Either way the same code validates
+//! and signs, so the result is the same.
+
+mod backend;
+pub use backend::{Backend, Stored};
+mod records;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::datadir::{DataDir, InitOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "techmesh",
+    version,
+    about = "A node of the techmesh federated technology-transfer network"
+)]
+pub struct Cli {
+    /// Data directory of the node.
+    #[arg(
+        long,
+        global = true,
+        env = "TECHMESH_DATA_DIR",
+        default_value = "./techmesh-data"
+    )]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a data dir: keys (mode 0600, never overwritten), node.toml, empty trust.toml.
+    Init {
+        /// Name of this exchange.
+        #[arg(long, default_value = "techmesh node")]
+        name: String,
+        /// ISO 3166-1 alpha-2 country of this exchange.
+        #[arg(long, default_value = "CN")]
+        country: String,
+        /// ISO 3166-2 region (e.g. CN-HB).
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Print this node's publisher key and peer id as JSON.
+    Id,
+    /// Sign and store one body (JSON file; `-` reads stdin). Prints id and hash.
+    Publish {
+        file: PathBuf,
+        /// Kind of the body (default: detected from its fields).
+        #[arg(long, value_parser = records::parse_kind)]
+        kind: Option<techmesh_protocol::Kind>,
+    },
+    /// Import a JSONL file of bodies (or of signed records from an export).
+    Import {
+        file: PathBuf,
+        /// Import the valid lines even if some are invalid (default: all or nothing).
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Kind of every body (default: detected per line).
+        #[arg(long, value_parser = records::parse_kind)]
+        kind: Option<techmesh_protocol::Kind>,
+    },
+    /// Show one record: full id, `kind/local_id` of your own, bare local_id, or hash.
+    Get { id: String },
+    /// List current records.
+    List {
+        #[arg(long, value_parser = records::parse_kind)]
+        kind: Option<techmesh_protocol::Kind>,
+        /// Publisher key (hex) or `self`.
+        #[arg(long)]
+        publisher: Option<String>,
+        /// Include withdrawn records (their tombstones).
+        #[arg(long)]
+        all: bool,
+        /// One JSON record per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Withdraw one of your records (publishes a tombstone).
+    Withdraw {
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Write every current signed record (tombstones included) as JSONL.
+    Export { file: PathBuf },
+    /// Run the node: network, sync and the local HTTP API, until SIGINT/SIGTERM.
+    Run {
+        /// libp2p listen address (repeatable; default from node.toml).
+        #[arg(long)]
+        listen: Vec<String>,
+        /// HTTP API bind address (default from node.toml).
+        #[arg(long)]
+        api: Option<String>,
+    },
+    /// Show the running node's status: records by kind, store digest, peers.
+    Status,
+    /// Show the running node's peers with their members and sync state.
+    Peers,
+    /// Check signatures and rules of a JSONL export from any node. Exit 0 iff all pass.
+    Verify {
+        file: PathBuf,
+        /// Allowed future skew of issued_at, seconds.
+        #[arg(long, default_value_t = techmesh_protocol::record::DEFAULT_MAX_FUTURE_SKEW_SECS)]
+        max_future_skew_secs: u64,
+    },
+}
+
+pub fn run(cli: Cli) -> Result<i32> {
+    let dir = DataDir::new(&cli.data_dir);
+    match cli.command {
+        Command::Init {
+            name,
+            country,
+            region,
+        } => {
+            dir.init(&InitOptions {
+                name: &name,
+                country: &country,
+                region: region.as_deref(),
+            })?;
+            let id = records::identity_json(&dir)?;
+            println!("initialised {}", dir.root.display());
+            println!("{}", serde_json::to_string_pretty(&id)?);
+            Ok(0)
+        }
+        Command::Id => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&records::identity_json(&dir)?)?
+            );
+            Ok(0)
+        }
+        Command::Verify {
+            file,
+            max_future_skew_secs,
+        } => records::verify_file(&file, max_future_skew_secs),
+        Command::Run { listen, api } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(crate::run::run(
+                &dir,
+                crate::run::RunOptions { listen, api },
+            ))?;
+            Ok(0)
+        }
+        Command::Status | Command::Peers => {
+            let api = crate::api::client::ApiBackend::connect_running(&dir)?;
+            let path = if matches!(cli.command, Command::Status) {
+                "/v1/status"
+            } else {
+                "/v1/peers"
+            };
+            println!("{}", serde_json::to_string_pretty(&api.get_json(path)?)?);
+            Ok(0)
+        }
+        other => {
+            let backend = backend::open(&dir)?;
+            records::run(&*backend, &dir, other)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The one path by which records enter the store: decode and verify (protocol),
+//! decide with the trust policy (protocol), store durably (store). Gossip, sync,
+//! imports of signed files and local publishing all come through here.
+
+use std::sync::{Arc, RwLock};
+
+use techmesh_protocol::record::{Record, VerifyOptions};
+use techmesh_protocol::time::Timestamp;
+use techmesh_protocol::trust::{LocalNode, PolicyRefusal, TrustList};
+use techmesh_protocol::RecordError;
+
+use crate::store::{ApplyOutcome, Store, StoreError};
+
+/// Why a record did not get in.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The record itself is broken (bad signature, malformed, ...): the sender's fault.
+    #[error("invalid record: {0}")]
+    Invalid(#[from] RecordError),
+    /// A valid record this node does not accept (untrusted publisher, scope, role).
+    #[error("refused by policy: {0}")]
+    Refused(#[from] PolicyRefusal),
+    /// Gossiped on a topic that is not its scope's: the sender's fault.
+    #[error("record arrived on the gossip topic of another scope")]
+    WrongTopic,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IngestError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IngestError::Invalid(e) => e.reason(),
+            IngestError::Refused(p) => p.reason(),
+            IngestError::WrongTopic => "wrong_topic",
+            IngestError::Store(_) => "store_error",
+        }
+    }
+}
+
+pub fn now() -> Timestamp {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Timestamp(secs)
+}
+
+/// Shared by every component that receives records.
+#[derive(Clone)]
+pub struct Ingest {
+    pub store: Arc<dyn Store>,
+    pub trust: Arc<RwLock<TrustList>>,
+    pub local: LocalNode,
+    pub max_future_skew_secs: u64,
+}
+
+impl Ingest {
+    pub fn verify_opts(&self) -> VerifyOptions {
+        VerifyOptions {
+            now: now(),
+            max_future_skew_secs: self.max_future_skew_secs,
+        }
+    }
+
+    /// Check a record's policy with the current trust list.
+    pub fn policy(&self, r: &Record) -> Result<(), PolicyRefusal> {
+        let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
+        trust.accept(&self.local, r)
+    }
+
+    /// Verify and decide on each of `batch`; store the acceptable ones in one
+    /// atomic, flushed apply. Results are in input order.
+    pub fn ingest_bytes(
+        &self,
+        batch: &[&[u8]],
+    ) -> Vec<Result<(Record, ApplyOutcome), IngestError>> {
+        let opts = self.verify_opts();
+        let checked: Vec<Result<Record, IngestError>> = batch
+            .iter()
+            .map(|b| {
+                let r = Record::verify(b, &opts)?;
+                self.policy(&r)?;
+                Ok(r)
+            })
+            .collect();
+        self.store_checked(checked)
+    }
+
+    /// Store already verified records that passed policy (or carry their error).
+    pub fn store_checked(
+        &self,
+        checked: Vec<Result<Record, IngestError>>,
+    ) -> Vec<Result<(Record, ApplyOutcome), IngestError>> {
+        let good: Vec<Record> = checked
+            .iter()
+            .filter_map(|r| r.as_ref().ok().cloned())
+            .collect();
+        let mut applied = match self.store.apply(&good) {
+            Ok(outcomes) => outcomes.into_iter(),
+            Err(e) => {
+                let msg = e.to_string();
+                return checked
+                    .into_iter()
+                    .map(|r| {
+                        r.and_then(|_| {
+                            Err(IngestError::Store(StoreError::Corrupt {
+                                what: "apply".into(),
+                                detail: msg.clone(),
+                            }))
+                        })
+                    })
+                    .collect();
+            }
+        };
+        checked
+            .into_iter()
+            .map(|r| {
+                let rec = r?;
+                let outcome = applied.next().ok_or_else(|| StoreError::Corrupt {
+                    what: "apply".into(),
+                    detail: "missing outcome".into(),
+                })?;
+                Ok((rec, outcome))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,158 @@
+//! Key layout of the store (one keyspace, one-byte prefixes, so a record and its
+//! index rows go into one atomic batch):
+//!
+//! | prefix | key | value |
+//! |---|---|---|
+//! | `c` | identity key | seq (8, BE) ‖ record hash (32) — the current version |
+//! | `h` | record hash | record bytes (current versions only) |
+//! | `s` | publisher ‖ seq (BE) | record hash — every version ever seen |
+//! | `w` | publisher | highest seq seen (8, BE) |
+//! | `e` | publisher ‖ seq ‖ hash | record bytes — equivocation evidence |
+//! | `y` | identity digest (16) | seq ‖ hash ‖ scope (1) ‖ publisher (32) — sync index |
+//! | `i` | index key ‖ 0x00 ‖ identity key | empty — secondary indexes |
+
+use sha2::{Digest, Sha256};
+
+use techmesh_protocol::body::{Body, Scope};
+use techmesh_protocol::codes::{self, Scheme};
+use techmesh_protocol::record::{Identity, PublicKey, Record, RecordHash};
+
+pub const CURRENT: u8 = b'c';
+pub const BLOB: u8 = b'h';
+pub const SEQ: u8 = b's';
+pub const WATERMARK: u8 = b'w';
+pub const EVIDENCE: u8 = b'e';
+pub const SYNC: u8 = b'y';
+pub const INDEX: u8 = b'i';
+
+pub fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    k.push(prefix);
+    parts.iter().for_each(|p| k.extend_from_slice(p));
+    k
+}
+
+/// 16-byte digest of an identity key: spreads identities uniformly for sync ranges.
+pub fn identity_digest(id_key: &[u8]) -> [u8; 16] {
+    let full = Sha256::digest(id_key);
+    let mut d = [0u8; 16];
+    d.copy_from_slice(&full[..16]);
+    d
+}
+
+/// One row of the sync index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncItem {
+    pub id_digest: [u8; 16],
+    pub seq: u64,
+    pub hash: RecordHash,
+    pub scope: Scope,
+    pub publisher: PublicKey,
+    /// A tombstone (sent wherever its target could go).
+    pub tombstone: bool,
+}
+
+impl SyncItem {
+    pub fn of(r: &Record) -> SyncItem {
+        SyncItem {
+            id_digest: identity_digest(&r.identity().key()),
+            seq: r.seq,
+            hash: r.hash(),
+            scope: r.body.scope(),
+            publisher: r.publisher,
+            tombstone: r.is_tombstone(),
+        }
+    }
+
+    pub fn encode_value(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(74);
+        v.extend_from_slice(&self.seq.to_be_bytes());
+        v.extend_from_slice(&self.hash.0);
+        v.push(match self.scope {
+            Scope::Federation => b'f',
+            Scope::National => b'n',
+            Scope::International => b'i',
+        });
+        v.extend_from_slice(&self.publisher.0);
+        v.push(u8::from(self.tombstone));
+        v
+    }
+
+    pub fn decode(key: &[u8], v: &[u8]) -> Option<SyncItem> {
+        if key.len() != 17 || v.len() != 74 {
+            return None;
+        }
+        Some(SyncItem {
+            id_digest: key[1..17].try_into().ok()?,
+            seq: u64::from_be_bytes(v[0..8].try_into().ok()?),
+            hash: RecordHash(v[8..40].try_into().ok()?),
+            scope: match v[40] {
+                b'n' => Scope::National,
+                b'i' => Scope::International,
+                _ => Scope::Federation,
+            },
+            publisher: PublicKey(v[41..73].try_into().ok()?),
+            tombstone: v[73] == 1,
+        })
+    }
+}
+
+/// A secondary index a caller can look up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexKey {
+    /// A classification code: matches that code and every narrower code.
+    Code {
+        scheme: Scheme,
+        code: String,
+    },
+    EntryType(String),
+    /// Organisation country of entries.
+    Country(String),
+    /// Entries registered for an event (by event local id).
+    Event(String),
+}
+
+impl IndexKey {
+    pub fn encode(&self) -> Vec<u8> {
+        let (tag, a, b) = match self {
+            IndexKey::Code { scheme, code } => (b'c', scheme.as_str(), code.as_str()),
+            IndexKey::EntryType(t) => (b't', t.as_str(), ""),
+            IndexKey::Country(c) => (b'o', c.as_str(), ""),
+            IndexKey::Event(e) => (b'v', e.as_str(), ""),
+        };
+        let mut k = vec![INDEX, tag];
+        k.extend_from_slice(a.as_bytes());
+        k.push(0x1f);
+        k.extend_from_slice(b.as_bytes());
+        k.push(0);
+        k
+    }
+}
+
+/// Every index key of a record (entries only; others are not indexed here).
+pub fn index_keys(body: &Body) -> Vec<IndexKey> {
+    let Body::Entry(e) = body else {
+        return Vec::new();
+    };
+    let mut out = vec![
+        IndexKey::EntryType(e.entry_type.as_str().into()),
+        IndexKey::Country(e.organisation.country.clone()),
+    ];
+    for c in &e.classifications {
+        if let Some(scheme) = Scheme::parse(&c.scheme) {
+            for code in codes::ancestors(scheme, &c.code) {
+                out.push(IndexKey::Code { scheme, code });
+            }
+        }
+    }
+    out.extend(e.events.iter().map(|ev| IndexKey::Event(ev.clone())));
+    out.sort_by(|a, b| a.encode().cmp(&b.encode()));
+    out.dedup();
+    out
+}
+
+pub fn index_row(k: &IndexKey, id: &Identity) -> Vec<u8> {
+    let mut row = k.encode();
+    row.extend_from_slice(&id.key());
+    row
+}

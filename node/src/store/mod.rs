@@ -1,0 +1,114 @@
+//! The store: every record this node holds, behind a trait so the rest of the node
+//! (network, sync, API) never knows it is sled.
+//!
+//! Rules every implementation keeps:
+//! - a record and its index rows are applied atomically, and the store is flushed
+//!   before [`Store::apply`] returns (callers acknowledge only after that);
+//! - applying the same record twice stores it once ([`Applied::Duplicate`]);
+//! - an older version never overwrites a newer one ([`Applied::Stale`]), using the
+//!   protocol's version order (higher seq, then lower hash);
+//! - two different records under one `(publisher, seq)` are kept as evidence.
+
+mod keys;
+mod sled_store;
+
+pub use keys::{IndexKey, SyncItem};
+pub use sled_store::SledStore;
+
+use techmesh_protocol::record::{Identity, PublicKey, Record, RecordHash};
+use techmesh_protocol::Kind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store database error: {0}")]
+    Db(#[from] sled::Error),
+    #[error("the store at {path} is in use by another process (is `techmesh run` running there?)")]
+    Locked { path: String },
+    #[error("store holds a corrupt row under {what}: {detail}")]
+    Corrupt { what: String, detail: String },
+}
+
+/// What applying one record did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// First version of this identity.
+    Inserted,
+    /// Replaced an older version (which is no longer stored).
+    Replaced { previous: RecordHash },
+    /// This exact record was already stored.
+    Duplicate,
+    /// A newer version is already stored; nothing changed (but equivocation
+    /// evidence may have been recorded).
+    Stale { current: RecordHash },
+}
+
+impl Applied {
+    /// Did the record become (or stay) the current version? New information only.
+    pub fn is_new(&self) -> bool {
+        matches!(self, Applied::Inserted | Applied::Replaced { .. })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyOutcome {
+    pub applied: Applied,
+    /// Set when another record with the same (publisher, seq) was seen before.
+    pub equivocation_with: Option<RecordHash>,
+}
+
+/// Two records a publisher signed under the same seq.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub publisher: PublicKey,
+    pub seq: u64,
+    pub records: Vec<Record>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub entry: u64,
+    pub mapping_set: u64,
+    pub event: u64,
+    pub tombstone: u64,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.entry + self.mapping_set + self.event + self.tombstone
+    }
+}
+
+/// Filter of [`Store::list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub kind: Option<Kind>,
+    pub publisher: Option<PublicKey>,
+    pub include_tombstones: bool,
+    pub limit: Option<usize>,
+}
+
+pub trait Store: Send + Sync + 'static {
+    /// Apply verified, policy-accepted records as one atomic batch, flushed before
+    /// returning. Records may be in any order; the result is in input order.
+    fn apply(&self, records: &[Record]) -> Result<Vec<ApplyOutcome>, StoreError>;
+    fn get(&self, id: &Identity) -> Result<Option<Record>, StoreError>;
+    fn get_by_hash(&self, hash: &RecordHash) -> Result<Option<Record>, StoreError>;
+    /// Current versions, in identity order.
+    fn list(&self, filter: &ListFilter) -> Result<Vec<Record>, StoreError>;
+    /// Identities with an index row under `key` (e.g. a classification code and
+    /// everything narrower), current non-withdrawn records only.
+    fn find(&self, key: &IndexKey) -> Result<Vec<Identity>, StoreError>;
+    /// Highest seq seen from `publisher` (any version, even superseded).
+    fn watermark(&self, publisher: &PublicKey) -> Result<Option<u64>, StoreError>;
+    fn equivocations(&self) -> Result<Vec<Evidence>, StoreError>;
+    fn counts(&self) -> Result<Counts, StoreError>;
+    /// Sync items (identity digest, seq, hash, scope, publisher) whose identity
+    /// digest starts with `prefix` (bytes; a trailing half byte via `nibbles`).
+    fn sync_items(&self, prefix: &[u8]) -> Result<Vec<SyncItem>, StoreError>;
+    /// SHA-256 over every current (identity digest, hash), in order: equal on two
+    /// nodes exactly when they hold the same current versions.
+    fn digest(&self) -> Result<[u8; 32], StoreError>;
+    /// Cross-check records against index rows (for `techmesh check`): problems found.
+    fn check(&self) -> Result<Vec<String>, StoreError>;
+    fn flush(&self) -> Result<(), StoreError>;
+}

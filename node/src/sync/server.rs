@@ -1,0 +1,117 @@
+//! Answering a peer's sync request from the store. Every bound is checked before
+//! any work: number of ranges, path validity, fetch size, message byte budget.
+
+use libp2p::PeerId;
+use serde_bytes::ByteBuf;
+
+use techmesh_protocol::record::{PublicKey, RecordHash};
+use techmesh_protocol::sync::{
+    process, valid_path, SyncRequest, SyncResponse, MAX_FETCH, MAX_RANGES_PER_MESSAGE,
+};
+
+use super::{items_for, member_of};
+use crate::ingest::Ingest;
+
+fn refused(reason: impl Into<String>) -> SyncResponse {
+    SyncResponse::Refused {
+        reason: reason.into(),
+    }
+}
+
+/// Records (by hash) that `member` may receive, packed into `budget` bytes.
+pub(crate) fn pack(
+    ingest: &Ingest,
+    member: &techmesh_protocol::trust::Member,
+    hashes: &[RecordHash],
+    budget: usize,
+) -> (Vec<ByteBuf>, Vec<RecordHash>) {
+    let trust = ingest.trust.read().unwrap_or_else(|p| p.into_inner());
+    let mut out = Vec::new();
+    let mut left = Vec::new();
+    let mut used = 0usize;
+    for h in hashes {
+        let Ok(Some(r)) = ingest.store.get_by_hash(h) else {
+            continue;
+        };
+        if !trust.may_send(&ingest.local, &r, member) {
+            continue;
+        }
+        let n = r.bytes().len() + 8;
+        if used + n > budget {
+            left.push(*h);
+            continue;
+        }
+        used += n;
+        out.push(ByteBuf::from(r.bytes().to_vec()));
+    }
+    (out, left)
+}
+
+pub fn answer(ingest: &Ingest, peer: &PeerId, req: SyncRequest, budget: usize) -> SyncResponse {
+    let Some(member) = member_of(ingest, peer) else {
+        return refused("you are not in this node's trust list");
+    };
+    if member.roles.observer {
+        return refused("observers do not replicate");
+    }
+    match req {
+        SyncRequest::Reconcile { ranges } => {
+            if ranges.len() > MAX_RANGES_PER_MESSAGE {
+                return refused(format!(
+                    "{} ranges, more than {MAX_RANGES_PER_MESSAGE}",
+                    ranges.len()
+                ));
+            }
+            if let Some(bad) = ranges.iter().find(|r| !valid_path(r.path())) {
+                return refused(format!("invalid range path of length {}", bad.path().len()));
+            }
+            let out = process(&ranges, &mut |path| items_for(ingest, &member, path));
+            let (records, offer) = pack(ingest, &member, &out.they_lack, budget / 2);
+            SyncResponse::Reconcile {
+                ranges: out.ranges,
+                records,
+                offer: offer.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
+                need: out
+                    .i_lack
+                    .iter()
+                    .map(|h| ByteBuf::from(h.0.to_vec()))
+                    .collect(),
+            }
+        }
+        SyncRequest::Fetch { hashes } => {
+            if hashes.len() > MAX_FETCH {
+                return refused(format!(
+                    "fetch of {} records, more than {MAX_FETCH}",
+                    hashes.len()
+                ));
+            }
+            let hashes: Vec<RecordHash> = hashes
+                .iter()
+                .filter_map(|h| h.as_slice().try_into().ok().map(RecordHash))
+                .collect();
+            let (records, left) = pack(ingest, &member, &hashes, budget);
+            SyncResponse::Records {
+                records,
+                remaining: left.len() as u32,
+            }
+        }
+        SyncRequest::Push { records } => {
+            let refs: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
+            let results = ingest.ingest_bytes(&refs);
+            let accepted = results
+                .iter()
+                .filter(|r| r.as_ref().is_ok_and(|(_, o)| o.applied.is_new()))
+                .count() as u32;
+            let refused_n = results.iter().filter(|r| r.is_err()).count() as u32;
+            SyncResponse::Pushed {
+                accepted,
+                refused: refused_n,
+            }
+        }
+        SyncRequest::Watermark { publisher } => match ingest.store.watermark(&PublicKey(publisher))
+        {
+            Ok(seq) => SyncResponse::Watermark { seq },
+            Err(e) => refused(format!("store error: {e}")),
+        },
+    }
+}

@@ -1,0 +1,233 @@
+//! One sync session with one peer, as initiator: learn our own watermark from the
+//! peer (no-self-fork guard), reconcile ranges until nothing differs, fetch what we
+//! lack, push what the peer lacks. Counts rounds and bytes for status and benchmarks.
+
+use std::time::Duration;
+
+use libp2p::PeerId;
+use serde_bytes::ByteBuf;
+
+use techmesh_protocol::record::RecordHash;
+use techmesh_protocol::sync::{process, start, SyncRequest, SyncResponse, MAX_FETCH};
+
+use super::server::pack;
+use super::{items_for, member_of, SyncConfig};
+use crate::ingest::{now, Ingest};
+use crate::net::NetClient;
+
+/// Most reconciliation rounds in one session (a bound against a peer that never
+/// converges).
+const MAX_ROUNDS: u32 = 64;
+/// Most retries after `Busy` in one session.
+const MAX_BUSY_RETRIES: u32 = 5;
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct SessionStats {
+    pub round_trips: u32,
+    pub rounds: u32,
+    pub fetched: u64,
+    pub pushed: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+fn wire_len<T: serde::Serialize>(v: &T) -> u64 {
+    cbor4ii::serde::to_vec(Vec::new(), v)
+        .map(|b| b.len() as u64)
+        .unwrap_or(0)
+}
+
+struct Session<'a> {
+    ingest: &'a Ingest,
+    net: &'a NetClient,
+    peer: PeerId,
+    stats: SessionStats,
+}
+
+impl Session<'_> {
+    async fn ask(&mut self, req: SyncRequest) -> anyhow::Result<SyncResponse> {
+        let mut busy = 0;
+        loop {
+            self.stats.bytes_sent += wire_len(&req);
+            self.stats.round_trips += 1;
+            let resp = self.net.request(self.peer, req.clone()).await?;
+            self.stats.bytes_received += wire_len(&resp);
+            match resp {
+                SyncResponse::Busy { retry_after_ms } if busy < MAX_BUSY_RETRIES => {
+                    busy += 1;
+                    tokio::time::sleep(Duration::from_millis(retry_after_ms.min(10_000))).await;
+                }
+                SyncResponse::Refused { reason } => anyhow::bail!("peer refused: {reason}"),
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Ingest records received from the peer (verify, policy, store).
+    async fn take(&mut self, records: Vec<ByteBuf>) {
+        if records.is_empty() {
+            return;
+        }
+        let ingest = self.ingest.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
+            let out = ingest.ingest_bytes(&refs);
+            out.iter()
+                .map(|r| match r {
+                    Ok((_, o)) => (o.applied.is_new(), None),
+                    Err(e) => (false, Some(e.reason())),
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        for (new, err) in res {
+            if new {
+                self.stats.fetched += 1;
+            }
+            if let Some(reason) = err {
+                tracing::debug!(peer = %self.peer, reason, "record from sync not stored");
+            }
+        }
+    }
+}
+
+fn hashes(v: &[ByteBuf]) -> Vec<RecordHash> {
+    v.iter()
+        .filter_map(|h| h.as_slice().try_into().ok().map(RecordHash))
+        .collect()
+}
+
+pub async fn run(
+    cfg: &SyncConfig,
+    ingest: &Ingest,
+    net: &NetClient,
+    peer: PeerId,
+    on_watermark: &(dyn Fn(u64) + Send + Sync),
+) {
+    let Some(member) = member_of(ingest, &peer) else {
+        return;
+    };
+    if member.roles.observer {
+        return;
+    }
+    net.peers
+        .update(&peer.to_string(), |p| p.sync.state = "running".into());
+    let mut s = Session {
+        ingest,
+        net,
+        peer,
+        stats: SessionStats::default(),
+    };
+    let result = reconcile(cfg, &mut s, &member, on_watermark).await;
+    let stats = s.stats;
+    tracing::debug!(%peer, ?stats, ok = result.is_ok(), "sync session finished");
+    net.peers.update(&peer.to_string(), |p| {
+        p.sync.sessions += 1;
+        p.sync.last_sync_at = Some(now().to_string());
+        p.sync.rounds = stats.rounds;
+        p.sync.fetched += stats.fetched;
+        p.sync.pushed += stats.pushed;
+        p.sync.bytes_sent += stats.bytes_sent;
+        p.sync.bytes_received += stats.bytes_received;
+        match &result {
+            Ok(()) => {
+                p.sync.state = "ok".into();
+                p.sync.last_error = None;
+            }
+            Err(e) => {
+                p.sync.state = "error".into();
+                p.sync.last_error = Some(format!("{e:#}"));
+            }
+        }
+    });
+}
+
+async fn reconcile(
+    cfg: &SyncConfig,
+    s: &mut Session<'_>,
+    member: &techmesh_protocol::trust::Member,
+    on_watermark: &(dyn Fn(u64) + Send + Sync),
+) -> anyhow::Result<()> {
+    // No self-fork: what is the highest seq this peer holds from us?
+    let me = s.ingest.local.publisher;
+    if let SyncResponse::Watermark { seq } =
+        s.ask(SyncRequest::Watermark { publisher: me.0 }).await?
+    {
+        on_watermark(seq.unwrap_or(0));
+    }
+    let ingest = s.ingest.clone();
+    let mut mine = |path: &[u8]| items_for(&ingest, member, path);
+    let mut ranges = start(&mut mine);
+    let (mut to_fetch, mut to_push) = (Vec::new(), Vec::new());
+    loop {
+        s.stats.rounds += 1;
+        if s.stats.rounds > MAX_ROUNDS {
+            anyhow::bail!("no convergence after {MAX_ROUNDS} rounds");
+        }
+        let SyncResponse::Reconcile {
+            ranges: theirs,
+            records,
+            offer,
+            need,
+        } = s.ask(SyncRequest::Reconcile { ranges }).await?
+        else {
+            anyhow::bail!("peer answered a reconcile request with something else");
+        };
+        s.take(records).await;
+        to_fetch.extend(hashes(&offer));
+        to_push.extend(hashes(&need));
+        if theirs.is_empty() {
+            break;
+        }
+        let out = process(&theirs, &mut mine);
+        to_fetch.extend(out.i_lack);
+        to_push.extend(out.they_lack);
+        if out.ranges.is_empty() {
+            break;
+        }
+        ranges = out.ranges;
+    }
+    // Fetch what we lack, in bounded batches.
+    to_fetch.sort();
+    to_fetch.dedup();
+    let mut queue = to_fetch;
+    while !queue.is_empty() {
+        let chunk: Vec<RecordHash> = queue.drain(..queue.len().min(MAX_FETCH)).collect();
+        let asked = chunk.len();
+        let SyncResponse::Records { records, remaining } = s
+            .ask(SyncRequest::Fetch {
+                hashes: chunk.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
+            })
+            .await?
+        else {
+            anyhow::bail!("peer answered a fetch with something else");
+        };
+        let got = records.len();
+        s.take(records).await;
+        if remaining > 0 && got > 0 {
+            // The rest did not fit in one message: ask again for what is still missing.
+            let rest: Vec<RecordHash> = chunk
+                .into_iter()
+                .filter(|h| s.ingest.store.get_by_hash(h).ok().flatten().is_none())
+                .collect();
+            queue.extend(rest.into_iter().take(asked));
+        }
+    }
+    // Push what the peer lacks, in messages within the budget.
+    to_push.sort();
+    to_push.dedup();
+    let mut pending = to_push;
+    while !pending.is_empty() {
+        let (records, left) = pack(s.ingest, member, &pending, cfg.message_budget);
+        if records.is_empty() {
+            break;
+        }
+        let n = records.len() as u64;
+        if let SyncResponse::Pushed { accepted, .. } = s.ask(SyncRequest::Push { records }).await? {
+            s.stats.pushed += u64::from(accepted).min(n);
+        }
+        pending = left;
+    }
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! Anti-entropy sync: messages and the pure reconciliation logic (docs/PROTOCOL.md §7).
+//!
+//! Each node's shareable records form a set of items `(identity digest, seq, hash)`,
+//! ordered by the 16-byte identity digest (SHA-256 of the identity key, so items are
+//! spread uniformly). A *range* is a path of 4-bit nibbles: all items whose digest
+//! starts with those nibbles. Its *fingerprint* is the item count and the XOR of the
+//! first 16 bytes of every item's record hash.
+//!
+//! Reconciliation (range-based, in the manner of negentropy): the initiator sends the
+//! root fingerprint; a side that finds a range's fingerprint different answers with
+//! the range's items when it holds at most [`ITEMS_THRESHOLD`] of them, else with the
+//! fingerprints of its 16 sub-ranges. A side that receives items compares them with
+//! its own, version by version, and knows exactly which records each side lacks.
+//! The sides alternate until no range differs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+use crate::record::RecordHash;
+use crate::version::Version;
+
+/// Children per range.
+pub const FANOUT: u8 = 16;
+/// A range with at most this many items is sent as items, not split further.
+pub const ITEMS_THRESHOLD: usize = 32;
+/// Deepest range path (32 nibbles = the whole 16-byte digest).
+pub const MAX_PATH: usize = 32;
+/// Most ranges one message may carry.
+pub const MAX_RANGES_PER_MESSAGE: usize = 4096;
+/// Most hashes one fetch may ask for.
+pub const MAX_FETCH: usize = 4096;
+
+/// One record version in a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    #[serde(with = "serde_bytes")]
+    pub id: [u8; 16],
+    pub seq: u64,
+    #[serde(with = "serde_bytes")]
+    pub hash: [u8; 32],
+}
+
+impl Item {
+    fn version(&self) -> Version {
+        Version {
+            seq: self.seq,
+            hash: RecordHash(self.hash),
+        }
+    }
+}
+
+/// Count and XOR of the items of a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub count: u32,
+    #[serde(with = "serde_bytes")]
+    pub xor: [u8; 16],
+}
+
+impl Fingerprint {
+    pub fn of<'a>(items: impl IntoIterator<Item = &'a Item>) -> Fingerprint {
+        let mut fp = Fingerprint::default();
+        for it in items {
+            fp.count += 1;
+            for (x, h) in fp.xor.iter_mut().zip(&it.hash[..16]) {
+                *x ^= h;
+            }
+        }
+        fp
+    }
+}
+
+/// What one side says about one range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Range {
+    /// "My items under this path have this fingerprint."
+    Fp {
+        #[serde(with = "serde_bytes")]
+        path: Vec<u8>,
+        fp: Fingerprint,
+    },
+    /// "These are all my items under this path."
+    Items {
+        #[serde(with = "serde_bytes")]
+        path: Vec<u8>,
+        items: Vec<Item>,
+    },
+}
+
+impl Range {
+    pub fn path(&self) -> &[u8] {
+        match self {
+            Range::Fp { path, .. } | Range::Items { path, .. } => path,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncRequest {
+    /// One reconciliation round (the first one carries the root range).
+    Reconcile { ranges: Vec<Range> },
+    /// Send me these records (by hash) if you hold them as current versions.
+    Fetch { hashes: Vec<ByteBuf> },
+    /// Here are records you lack (you asked for them via `need`).
+    Push { records: Vec<ByteBuf> },
+    /// What is the highest seq you hold from this publisher? (no-self-fork guard)
+    Watermark {
+        #[serde(with = "serde_bytes")]
+        publisher: [u8; 32],
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncResponse {
+    /// The responder's side of the round: ranges still differing, its own records the
+    /// initiator lacks (inline as far as they fit, the rest as `offer` hashes to
+    /// fetch), and hashes of initiator records it lacks (`need`: push them).
+    Reconcile {
+        ranges: Vec<Range>,
+        records: Vec<ByteBuf>,
+        offer: Vec<ByteBuf>,
+        need: Vec<ByteBuf>,
+    },
+    /// Records asked for (what fits in one message; `remaining` were left out).
+    Records {
+        records: Vec<ByteBuf>,
+        remaining: u32,
+    },
+    Pushed {
+        accepted: u32,
+        refused: u32,
+    },
+    Watermark {
+        seq: Option<u64>,
+    },
+    /// Too many requests from you right now: try again later.
+    Busy {
+        retry_after_ms: u64,
+    },
+    /// The request was malformed or over a bound.
+    Refused {
+        reason: String,
+    },
+}
+
+/// Does a digest fall under a nibble path?
+pub fn under(path: &[u8], digest: &[u8; 16]) -> bool {
+    path.iter().enumerate().all(|(i, &n)| {
+        let b = digest[i / 2];
+        let nib = if i % 2 == 0 { b >> 4 } else { b & 0x0f };
+        nib == n
+    })
+}
+
+/// Whole bytes of a path (for prefix scans; filter the odd nibble with [`under`]).
+pub fn byte_prefix(path: &[u8]) -> Vec<u8> {
+    path.chunks_exact(2).map(|c| (c[0] << 4) | c[1]).collect()
+}
+
+pub fn valid_path(path: &[u8]) -> bool {
+    path.len() <= MAX_PATH && path.iter().all(|&n| n < FANOUT)
+}
+
+/// What a side concluded about one range it was told about.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Ranges to send back (still differing).
+    pub ranges: Vec<Range>,
+    /// My record hashes the other side lacks or holds an older version of.
+    pub they_lack: Vec<RecordHash>,
+    /// Their record hashes I lack or hold an older version of.
+    pub i_lack: Vec<RecordHash>,
+}
+
+impl Outcome {
+    pub fn merge(&mut self, o: Outcome) {
+        self.ranges.extend(o.ranges);
+        self.they_lack.extend(o.they_lack);
+        self.i_lack.extend(o.i_lack);
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.ranges.is_empty()
+    }
+}
+
+/// My answer to a fingerprint for `path`, given my items under it (sorted by id).
+fn answer_fp(path: &[u8], theirs: &Fingerprint, mine: &[Item]) -> Vec<Range> {
+    if Fingerprint::of(mine) == *theirs {
+        return vec![];
+    }
+    if mine.len() <= ITEMS_THRESHOLD || path.len() >= MAX_PATH {
+        return vec![Range::Items {
+            path: path.to_vec(),
+            items: mine.to_vec(),
+        }];
+    }
+    (0..FANOUT)
+        .map(|n| {
+            let mut child = path.to_vec();
+            child.push(n);
+            let fp = Fingerprint::of(mine.iter().filter(|it| under(&child, &it.id)));
+            Range::Fp { path: child, fp }
+        })
+        .collect()
+}
+
+/// Compare their full item list for a range with mine.
+fn answer_items(path: &[u8], theirs: &[Item], mine: &[Item]) -> Outcome {
+    let mine_by_id: BTreeMap<[u8; 16], &Item> = mine.iter().map(|i| (i.id, i)).collect();
+    let theirs_by_id: BTreeMap<[u8; 16], &Item> = theirs
+        .iter()
+        .filter(|i| under(path, &i.id))
+        .map(|i| (i.id, i))
+        .collect();
+    let mut out = Outcome::default();
+    for (id, t) in &theirs_by_id {
+        match mine_by_id.get(id) {
+            None => out.i_lack.push(RecordHash(t.hash)),
+            Some(m) if t.version().supersedes(&m.version()) => out.i_lack.push(RecordHash(t.hash)),
+            Some(m) if m.version().supersedes(&t.version()) => {
+                out.they_lack.push(RecordHash(m.hash))
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, m) in &mine_by_id {
+        if !theirs_by_id.contains_key(id) {
+            out.they_lack.push(RecordHash(m.hash));
+        }
+    }
+    out
+}
+
+/// Process the ranges the other side sent. `items_under(path)` returns my items
+/// under a path, sorted by id.
+pub fn process(ranges: &[Range], items_under: &mut dyn FnMut(&[u8]) -> Vec<Item>) -> Outcome {
+    let mut out = Outcome::default();
+    for r in ranges {
+        let mine = items_under(r.path());
+        match r {
+            Range::Fp { path, fp } => out.ranges.extend(answer_fp(path, fp, &mine)),
+            Range::Items { path, items } => out.merge(answer_items(path, items, &mine)),
+        }
+    }
+    out
+}
+
+/// The first message of a session: my root fingerprint.
+pub fn start(items_under: &mut dyn FnMut(&[u8]) -> Vec<Item>) -> Vec<Range> {
+    let mine = items_under(&[]);
+    if mine.len() <= ITEMS_THRESHOLD {
+        vec![Range::Items {
+            path: vec![],
+            items: mine,
+        }]
+    } else {
+        vec![Range::Fp {
+            path: vec![],
+            fp: Fingerprint::of(&mine),
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A set of items with ids from a counter, hashes derived from (id, seq).
+    fn item(n: u32, seq: u64) -> Item {
+        use sha2::{Digest, Sha256};
+        let id: [u8; 32] = Sha256::digest(n.to_be_bytes()).into();
+        let mut id16 = [0u8; 16];
+        id16.copy_from_slice(&id[..16]);
+        let h: [u8; 32] =
+            Sha256::digest([&n.to_be_bytes()[..], &seq.to_be_bytes()].concat()).into();
+        Item {
+            id: id16,
+            seq,
+            hash: h,
+        }
+    }
+
+    fn lookup(set: &[Item]) -> impl FnMut(&[u8]) -> Vec<Item> + '_ {
+        move |path: &[u8]| {
+            let mut v: Vec<Item> = set.iter().filter(|i| under(path, &i.id)).copied().collect();
+            v.sort_by_key(|i| i.id);
+            v
+        }
+    }
+
+    /// Run a whole session between two in-memory sets; return (rounds, a_lacks, b_lacks).
+    fn session(a: &[Item], b: &[Item]) -> (usize, Vec<RecordHash>, Vec<RecordHash>) {
+        let mut la = lookup(a);
+        let mut lb = lookup(b);
+        let mut msg = start(&mut la);
+        let (mut a_lacks, mut b_lacks, mut rounds) = (vec![], vec![], 0);
+        let mut b_turn = true;
+        while !msg.is_empty() {
+            rounds += 1;
+            assert!(rounds < 40, "no termination");
+            let out = if b_turn {
+                process(&msg, &mut lb)
+            } else {
+                process(&msg, &mut la)
+            };
+            if b_turn {
+                b_lacks.extend(out.i_lack);
+                a_lacks.extend(out.they_lack);
+            } else {
+                a_lacks.extend(out.i_lack);
+                b_lacks.extend(out.they_lack);
+            }
+            msg = out.ranges;
+            b_turn = !b_turn;
+        }
+        a_lacks.sort();
+        b_lacks.sort();
+        (rounds, a_lacks, b_lacks)
+    }
+
+    #[test]
+    fn identical_sets_finish_in_one_round() {
+        let a: Vec<Item> = (0..5000).map(|n| item(n, 1)).collect();
+        let (rounds, x, y) = session(&a, &a);
+        assert_eq!((rounds, x.len(), y.len()), (1, 0, 0));
+    }
+
+    #[test]
+    fn finds_exactly_the_differences_including_newer_versions() {
+        let base: Vec<Item> = (0..20_000).map(|n| item(n, 1)).collect();
+        let mut a = base.clone();
+        let mut b = base.clone();
+        a.push(item(1_000_001, 1)); // only A has it
+        b.push(item(2_000_002, 1)); // only B has it
+        a[7] = item(7, 2); // A has a newer version of 7
+        b[9] = item(9, 3); // B has a newer version of 9
+        let (rounds, a_lacks, b_lacks) = session(&a, &b);
+        let mut want_a = vec![
+            RecordHash(item(2_000_002, 1).hash),
+            RecordHash(item(9, 3).hash),
+        ];
+        let mut want_b = vec![
+            RecordHash(item(1_000_001, 1).hash),
+            RecordHash(item(7, 2).hash),
+        ];
+        want_a.sort();
+        want_b.sort();
+        assert_eq!(a_lacks, want_a);
+        assert_eq!(b_lacks, want_b);
+        assert!(rounds <= 5, "{rounds} rounds");
+    }
+
+    #[test]
+    fn empty_side_gets_everything() {
+        let a: Vec<Item> = (0..3000).map(|n| item(n, 1)).collect();
+        let (_, a_lacks, b_lacks) = session(&a, &[]);
+        assert!(a_lacks.is_empty());
+        assert_eq!(b_lacks.len(), 3000);
+        let (_, a_lacks, b_lacks) = session(&[], &a);
+        assert_eq!(a_lacks.len(), 3000);
+        assert!(b_lacks.is_empty());
+    }
+
+    #[test]
+    fn paths_and_prefixes() {
+        let d = [0xab; 16];
+        assert!(under(&[], &d) && under(&[0xa], &d) && under(&[0xa, 0xb, 0xa], &d));
+        assert!(!under(&[0xb], &d));
+        assert_eq!(byte_prefix(&[0xa, 0xb, 0xc]), vec![0xab]);
+        assert!(valid_path(&[1, 2, 15]) && !valid_path(&[16]) && !valid_path(&[0; 33]));
+    }
+}
