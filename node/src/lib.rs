@@ -9,6 +9,7 @@
 pub mod api;
 pub mod cli;
 pub mod datadir;
+pub mod debug;
 pub mod ingest;
 pub mod logging;
 pub mod net;

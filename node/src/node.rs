@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
 
 use techmesh_protocol::body::Body;
@@ -49,12 +49,17 @@ impl SeqGuard {
         if self.override_ || !self.has_members || self.confirmed.load(Ordering::SeqCst) {
             return Ok(());
         }
-        bail!(
-            "not publishing yet: no peer has confirmed this node's latest seq, so a restored or lost store could reuse seq numbers (self-fork). \
-             Wait until a trusted peer is connected, or set records.allow_publish_without_peer_seq = true in node.toml if you are sure this store is current"
-        )
+        Err(SeqNotConfirmed.into())
     }
 }
+
+/// Publishing refused by the no-self-fork guard (HTTP 409).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "not publishing yet: no peer has confirmed this node's latest seq, so a restored or lost store could reuse seq numbers (self-fork). \
+     Wait until a trusted peer is connected, or set records.allow_publish_without_peer_seq = true in node.toml if you are sure this store is current"
+)]
+pub struct SeqNotConfirmed;
 
 pub struct Node {
     publisher: Arc<Publisher>,

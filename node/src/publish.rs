@@ -3,13 +3,18 @@
 
 use std::sync::Mutex;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use techmesh_protocol::body::{Body, Kind, Tombstone};
 use techmesh_protocol::record::{Identity, Keypair, Record};
 
 use crate::ingest::{now, Ingest};
 use crate::store::ApplyOutcome;
+
+/// A request that cannot be carried out as asked (HTTP 400): not the node's fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RequestError(pub String);
 
 pub struct Publisher {
     keypair: Keypair,
@@ -70,22 +75,27 @@ impl Publisher {
             .collect()
     }
 
-    /// Withdraw one of our records.
+    /// Withdraw one of our records (errors of the request are [`RequestError`]s).
     pub fn withdraw(
         &self,
         id: &Identity,
         reason: Option<String>,
     ) -> Result<(Record, ApplyOutcome)> {
+        let refuse = |m: String| -> anyhow::Error { RequestError(m).into() };
         if id.publisher != self.keypair.public() {
-            bail!("{id} belongs to another publisher: only its publisher can withdraw it");
+            return Err(refuse(format!(
+                "{id} belongs to another publisher: only its publisher can withdraw it"
+            )));
         }
         match self.ingest.store.get(id)? {
-            None => bail!("no record {id} in this store"),
-            Some(r) if r.is_tombstone() => bail!("{id} is already withdrawn"),
+            None => return Err(refuse(format!("no record {id} in this store"))),
+            Some(r) if r.is_tombstone() => {
+                return Err(refuse(format!("{id} is already withdrawn")))
+            }
             Some(_) => {}
         }
         if id.kind == Kind::Tombstone {
-            bail!("a tombstone cannot be withdrawn");
+            return Err(refuse("a tombstone cannot be withdrawn".into()));
         }
         let body = Body::Tombstone(Tombstone {
             target_kind: id.kind,

@@ -34,7 +34,14 @@ impl IntoResponse for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+        let status = if e.downcast_ref::<crate::node::SeqNotConfirmed>().is_some() {
+            StatusCode::CONFLICT
+        } else if e.downcast_ref::<crate::publish::RequestError>().is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        ApiError(status, format!("{e:#}"))
     }
 }
 

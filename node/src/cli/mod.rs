@@ -106,6 +106,18 @@ pub enum Command {
     Status,
     /// Show the running node's peers with their members and sync state.
     Peers,
+    /// Test tools (hidden): play a misbehaving member.
+    #[command(hide = true)]
+    DebugInject {
+        /// Multiaddr of the peer to join through.
+        #[arg(long)]
+        peer: String,
+        /// Gossip topic, e.g. techmesh/v1/federation.
+        #[arg(long)]
+        topic: String,
+        /// File whose lines are published as they are.
+        file: PathBuf,
+    },
     /// Check signatures and rules of a JSONL export from any node. Exit 0 iff all pass.
     Verify {
         file: PathBuf,
@@ -150,6 +162,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                 &dir,
                 crate::run::RunOptions { listen, api },
             ))?;
+            Ok(0)
+        }
+        Command::DebugInject { peer, topic, file } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(crate::debug::inject(&dir, &peer, &topic, &file))?;
             Ok(0)
         }
         Command::Status | Command::Peers => {

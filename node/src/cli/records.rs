@@ -240,7 +240,8 @@ pub fn run(b: &dyn Backend, _dir: &DataDir, cmd: Command) -> Result<i32> {
         | Command::Verify { .. }
         | Command::Run { .. }
         | Command::Status
-        | Command::Peers => {
+        | Command::Peers
+        | Command::DebugInject { .. } => {
             unreachable!("handled in cli::run")
         }
     }

@@ -392,6 +392,28 @@ impl EventLoop {
             Command::ListenAddrs(reply) => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
             }
+            Command::GossipRaw { topic, data } => {
+                if let Err(e) = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(IdentTopic::new(topic), data)
+                {
+                    tracing::warn!("raw publish failed: {e}");
+                }
+            }
+            Command::TopicPeers(topic, reply) => {
+                let hash = IdentTopic::new(topic).hash();
+                let peers = self
+                    .swarm
+                    .behaviour()
+                    .gossipsub
+                    .all_peers()
+                    .filter(|(_, ts)| ts.contains(&&hash))
+                    .map(|(p, _)| *p)
+                    .collect();
+                let _ = reply.send(peers);
+            }
             Command::Shutdown(_) => unreachable!("handled in run"),
         }
     }
@@ -435,21 +457,19 @@ impl EventLoop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 cause,
                 ..
             } => {
-                if num_established == 0 {
-                    tracing::info!(peer = %peer_id, cause = ?cause.map(|c| c.to_string()), "disconnected");
-                    self.peers.update(&peer_id.to_string(), |p| {
-                        p.connected = false;
-                        p.connected_since = None;
-                    });
-                    if let Some(r) = self.redial.get_mut(&peer_id) {
-                        r.next_at = Instant::now() + r.delay;
-                    }
-                    let _ = self.events.send(NetEvent::Disconnected(peer_id)).await;
+                tracing::info!(peer = %peer_id, cause = ?cause.map(|c| c.to_string()), "disconnected");
+                self.peers.update(&peer_id.to_string(), |p| {
+                    p.connected = false;
+                    p.connected_since = None;
+                });
+                if let Some(r) = self.redial.get_mut(&peer_id) {
+                    r.next_at = Instant::now() + r.delay;
                 }
+                let _ = self.events.send(NetEvent::Disconnected(peer_id)).await;
             }
             SwarmEvent::IncomingConnectionError {
                 peer_id,

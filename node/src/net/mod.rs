@@ -69,6 +69,13 @@ pub enum Command {
     /// The trust list changed: re-gate connections.
     TrustChanged,
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    /// Publish raw bytes on a topic, unchecked (the `debug inject` test tool only).
+    GossipRaw {
+        topic: String,
+        data: Vec<u8>,
+    },
+    /// Peers known to be subscribed to a topic.
+    TopicPeers(String, oneshot::Sender<Vec<PeerId>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -140,6 +147,16 @@ impl NetClient {
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::ListenAddrs(tx)).await?;
+        Ok(rx.await?)
+    }
+
+    pub async fn gossip_raw(&self, topic: String, data: Vec<u8>) -> Result<()> {
+        self.send(Command::GossipRaw { topic, data }).await
+    }
+
+    pub async fn topic_peers(&self, topic: String) -> Result<Vec<PeerId>> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::TopicPeers(topic, tx)).await?;
         Ok(rx.await?)
     }
 

@@ -146,7 +146,7 @@ pub fn index_keys(body: &Body) -> Vec<IndexKey> {
         }
     }
     out.extend(e.events.iter().map(|ev| IndexKey::Event(ev.clone())));
-    out.sort_by(|a, b| a.encode().cmp(&b.encode()));
+    out.sort_by_key(|a| a.encode());
     out.dedup();
     out
 }

@@ -212,3 +212,39 @@ fn signing_refuses_invalid_bodies() {
         "invalid body: title: needs at least one language"
     );
 }
+
+/// docs/vectors/*.json are exactly what `vectors::all()` generates. Regenerate with
+/// `TECHMESH_REGEN_VECTORS=1 cargo test -p techmesh-protocol vector_files`.
+#[test]
+fn vector_files_match_the_generator() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/vectors");
+    let regen = std::env::var("TECHMESH_REGEN_VECTORS").is_ok();
+    if regen {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    let mut names = Vec::new();
+    for v in vectors::all() {
+        let path = dir.join(format!("{}.json", v.name));
+        let text = serde_json::to_string_pretty(&v.json).unwrap() + "\n";
+        if regen {
+            std::fs::write(&path, &text).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (regenerate the vectors)", path.display()));
+        assert_eq!(
+            on_disk,
+            text,
+            "{} is stale: regenerate the vectors",
+            path.display()
+        );
+        names.push(format!("{}.json", v.name));
+    }
+    let index = serde_json::to_string_pretty(&names).unwrap() + "\n";
+    if regen {
+        std::fs::write(dir.join("index.json"), &index).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("index.json")).unwrap(),
+        index
+    );
+}

@@ -1,1 +1,32 @@
+//! The one integration-test binary: real `techmesh` processes on 127.0.0.1.
+//!
+//! - `cli`: the command line on one data dir (issue: foundation);
+//! - `federation`: gossip, late joiners, partitions, restarts (issue: federation);
+//! - `hostile`: untrusted peers, forged records, equivocation;
+//! - `scope`: national / international scopes in gossip and sync;
+//! - `self_fork`: the no-self-fork guard.
 
+mod cli;
+mod federation;
+mod hostile;
+mod scope;
+mod self_fork;
+
+use serde_json::{json, Value};
+
+/// A valid offer entry with this local id and scope.
+pub fn entry(local_id: &str, scope: &str) -> Value {
+    json!({
+        "local_id": local_id,
+        "entry_type": "offer",
+        "title": {"zh": "高安全硅碳负极锂离子电池", "en": format!("Si/C-anode lithium-ion cell {local_id}")},
+        "summary": {"en": "Silicon-carbon composite anode with over 2000 cycles."},
+        "classifications": [{"scheme": "ipc", "code": "H01M 10/0525"}],
+        "transfer_modes": ["licence"],
+        "trl": {"scheme": "trl-eu", "level": 6},
+        "organisation": {"name": {"en": "Test University"}, "kind": "university", "country": "CN"},
+        "valid_from": "2026-03-01",
+        "valid_until": "2027-03-01",
+        "scope": scope
+    })
+}
