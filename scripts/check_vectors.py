@@ -151,8 +151,13 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
-def _check_parsed(v):
-    """Refuse what the JSON grammar or RFC 8259 I-JSON forbids but Python's parser lets through."""
+MAX_DEPTH = 127  # deepest nesting of arrays/objects (the record object counts as 1)
+
+
+def _check_parsed(v, depth=0):
+    """Refuse what §2.3 refuses as not JSON but Python's parser lets through."""
+    if isinstance(v, (list, dict)) and depth + 1 > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH}")
     if isinstance(v, str):
         v.encode("utf-8")  # lone surrogates from \\uD800-style escapes raise here
     elif isinstance(v, float):
@@ -162,11 +167,11 @@ def _check_parsed(v):
         float(v)  # OverflowError when no double is near it
     elif isinstance(v, list):
         for item in v:
-            _check_parsed(item)
+            _check_parsed(item, depth + 1)
     elif isinstance(v, dict):
         for k, item in v.items():
             k.encode("utf-8")
-            _check_parsed(item)
+            _check_parsed(item, depth + 1)
 
 
 def decode_strict(data):
@@ -1068,6 +1073,8 @@ def self_test():
         (b'\xef\xbb\xbf{"a":1,"b":"x"}', "not_json"), (b'{"a":1,"b":"x"}\n', "not_canonical"),
         (b'{"a":"\xff"}', "not_json"), (b'{"a":"\\ud800"}', "not_json"), (b'{"a":NaN}', "not_json"),
         (b'{"a":-0}', "not_canonical"), (b'{"a":"\\/"}', "not_canonical"), (b'{"a":"\x7f"}', None),
+        (b'{"a":' + b"[" * 126 + b"]" * 126 + b"}", None), (b'{"a":' + b"[" * 127 + b"]" * 127 + b"}", "not_json"),
+        (b'{"a":1e400}', "not_json"), (b'{"a":1e-400}', "not_canonical"), (b'{"a":1E+21}', "not_canonical"),
     ]:
         try:
             decode_strict(text)
@@ -1082,6 +1089,11 @@ def self_test():
 
 
 def main(argv):
+    try:
+        import nacl.signing  # noqa: F401
+    except ImportError:
+        print("check_vectors.py needs PyNaCl: pip install -r scripts/requirements-test.txt", file=sys.stderr)
+        return 2
     if argv[1:2] == ["--self-test"]:
         return self_test()
     directory = argv[1] if len(argv) > 1 else os.path.join("docs", "vectors")

@@ -102,6 +102,8 @@ pub enum Command {
         #[arg(long)]
         api: Option<String>,
     },
+    /// Check the store: every record readable, indexes agree with records. Exit 0 iff clean.
+    Check,
     /// Show the running node's status: records by kind, store digest, peers.
     Status,
     /// Show the running node's peers with their members and sync state.
@@ -163,6 +165,26 @@ pub fn run(cli: Cli) -> Result<i32> {
                 crate::run::RunOptions { listen, api },
             ))?;
             Ok(0)
+        }
+        Command::Check => {
+            let cfg = dir.config()?;
+            let store =
+                crate::store::SledStore::open(&dir.store_dir(), *cfg.store.cache_mb.get_ref())
+                    .map_err(|e| {
+                        anyhow::anyhow!("{e} (stop the node before checking its store)")
+                    })?;
+            use crate::store::Store;
+            let problems = store.check()?;
+            for p in &problems {
+                println!("problem: {p}");
+            }
+            let counts = store.counts()?;
+            println!(
+                "{} record(s) checked, {} problem(s)",
+                counts.total(),
+                problems.len()
+            );
+            Ok(if problems.is_empty() { 0 } else { 1 })
         }
         Command::DebugInject { peer, topic, file } => {
             let rt = tokio::runtime::Runtime::new()?;

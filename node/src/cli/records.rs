@@ -241,7 +241,8 @@ pub fn run(b: &dyn Backend, _dir: &DataDir, cmd: Command) -> Result<i32> {
         | Command::Run { .. }
         | Command::Status
         | Command::Peers
-        | Command::DebugInject { .. } => {
+        | Command::DebugInject { .. }
+        | Command::Check => {
             unreachable!("handled in cli::run")
         }
     }

@@ -15,6 +15,9 @@ mod sled_store;
 pub use keys::{IndexKey, SyncItem};
 pub use sled_store::SledStore;
 
+#[cfg(test)]
+mod tests;
+
 use techmesh_protocol::record::{Identity, PublicKey, Record, RecordHash};
 use techmesh_protocol::Kind;
 

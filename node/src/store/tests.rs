@@ -1,0 +1,221 @@
+//! Store rules on a real sled database in a temp dir.
+
+use serde_json::json;
+
+use techmesh_protocol::body::{self, Kind};
+use techmesh_protocol::codes::Scheme;
+use techmesh_protocol::record::{Keypair, Record};
+use techmesh_protocol::time::Timestamp;
+use techmesh_protocol::vectors::sample_entry;
+
+use super::{Applied, IndexKey, ListFilter, SledStore, Store};
+
+fn kp() -> Keypair {
+    Keypair::from_seed(&[9; 32])
+}
+
+fn entry(local_id: &str, title: &str, code: &str) -> body::Body {
+    let mut v = sample_entry();
+    v["local_id"] = json!(local_id);
+    v["title"]["en"] = json!(title);
+    v["classifications"] = json!([{"scheme": "ipc", "code": code}]);
+    body::prepare(Kind::Entry, &v).unwrap()
+}
+
+fn signed(seq: u64, b: body::Body) -> Record {
+    kp().sign(seq, Timestamp(1_795_000_000), b).unwrap()
+}
+
+fn open(dir: &std::path::Path) -> SledStore {
+    SledStore::open(dir, 16).unwrap()
+}
+
+#[test]
+fn insert_duplicate_replace_stale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let v1 = signed(1, entry("e1", "first", "H01M 10/0525"));
+    let v2 = signed(2, entry("e1", "second", "G06N 3/08"));
+    assert_eq!(
+        s.apply(std::slice::from_ref(&v1)).unwrap()[0].applied,
+        Applied::Inserted
+    );
+    assert_eq!(
+        s.apply(std::slice::from_ref(&v1)).unwrap()[0].applied,
+        Applied::Duplicate
+    );
+    assert_eq!(
+        s.apply(std::slice::from_ref(&v2)).unwrap()[0].applied,
+        Applied::Replaced {
+            previous: v1.hash()
+        }
+    );
+    // The older version arriving late never overwrites the newer one.
+    assert_eq!(
+        s.apply(std::slice::from_ref(&v1)).unwrap()[0].applied,
+        Applied::Stale { current: v2.hash() }
+    );
+    assert_eq!(s.get(&v1.identity()).unwrap().unwrap().hash(), v2.hash());
+    assert!(
+        s.get_by_hash(&v1.hash()).unwrap().is_none(),
+        "superseded bytes are not kept"
+    );
+    // Index rows follow the current version only.
+    let h01m = IndexKey::Code {
+        scheme: Scheme::Ipc,
+        code: "H01M".into(),
+    };
+    let g06n = IndexKey::Code {
+        scheme: Scheme::Ipc,
+        code: "G06N".into(),
+    };
+    assert!(s.find(&h01m).unwrap().is_empty());
+    assert_eq!(s.find(&g06n).unwrap(), vec![v2.identity()]);
+    assert_eq!(s.watermark(&kp().public()).unwrap(), Some(2));
+    assert!(s.check().unwrap().is_empty(), "{:?}", s.check());
+}
+
+#[test]
+fn hierarchy_indexes_find_narrower_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let r = signed(1, entry("e1", "t", "H01M 10/0525"));
+    s.apply(std::slice::from_ref(&r)).unwrap();
+    for code in ["H", "H01", "H01M", "H01M 10", "H01M 10/0525"] {
+        let k = IndexKey::Code {
+            scheme: Scheme::Ipc,
+            code: code.into(),
+        };
+        assert_eq!(s.find(&k).unwrap(), vec![r.identity()], "{code}");
+    }
+    let k = IndexKey::Code {
+        scheme: Scheme::Ipc,
+        code: "H01M 1".into(),
+    };
+    assert!(s.find(&k).unwrap().is_empty(), "group 1 is not group 10");
+    assert_eq!(s.find(&IndexKey::Country("CN".into())).unwrap().len(), 1);
+    assert_eq!(
+        s.find(&IndexKey::EntryType("offer".into())).unwrap().len(),
+        1
+    );
+}
+
+#[test]
+fn tombstone_withdraws_and_removes_index_rows_and_newer_seq_republishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let e = signed(1, entry("e1", "t", "H01M"));
+    let t = signed(
+        2,
+        body::prepare(
+            Kind::Tombstone,
+            &json!({"target_kind": "entry", "local_id": "e1"}),
+        )
+        .unwrap(),
+    );
+    s.apply(&[e.clone(), t.clone()]).unwrap();
+    assert!(s.get(&e.identity()).unwrap().unwrap().is_tombstone());
+    assert!(s.find(&IndexKey::Country("CN".into())).unwrap().is_empty());
+    assert!(s.list(&ListFilter::default()).unwrap().is_empty());
+    assert_eq!(
+        s.list(&ListFilter {
+            include_tombstones: true,
+            ..Default::default()
+        })
+        .unwrap()
+        .len(),
+        1
+    );
+    // The old entry arriving again does not resurrect it.
+    assert!(matches!(
+        s.apply(std::slice::from_ref(&e)).unwrap()[0].applied,
+        Applied::Stale { .. }
+    ));
+    let again = signed(3, entry("e1", "back", "H01M"));
+    assert!(s.apply(&[again]).unwrap()[0].applied.is_new());
+    assert_eq!(s.counts().unwrap().entry, 1);
+    assert!(s.check().unwrap().is_empty());
+}
+
+#[test]
+fn equivocation_is_kept_as_evidence_and_the_lower_hash_wins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let a = signed(5, entry("e1", "one", "H01M"));
+    let b = signed(5, entry("e1", "two", "H01M"));
+    s.apply(std::slice::from_ref(&a)).unwrap();
+    let out = s.apply(std::slice::from_ref(&b)).unwrap();
+    assert_eq!(out[0].equivocation_with, Some(a.hash()));
+    let ev = s.equivocations().unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].records.len(), 2);
+    let winner = if a.hash() < b.hash() { &a } else { &b };
+    assert_eq!(s.get(&a.identity()).unwrap().unwrap().hash(), winner.hash());
+}
+
+#[test]
+fn everything_survives_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recs: Vec<Record> = (0..50)
+        .map(|i| signed(i + 1, entry(&format!("e{i}"), "t", "H01M")))
+        .collect();
+    let digest = {
+        let s = open(tmp.path());
+        s.apply(&recs).unwrap();
+        s.digest().unwrap()
+    };
+    let s = open(tmp.path());
+    assert_eq!(s.digest().unwrap(), digest);
+    assert_eq!(s.counts().unwrap().entry, 50);
+    assert_eq!(s.watermark(&kp().public()).unwrap(), Some(50));
+    assert!(s.check().unwrap().is_empty());
+}
+
+#[test]
+fn a_second_open_of_the_same_store_is_refused_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let _s = open(tmp.path());
+    let err = SledStore::open(tmp.path(), 16)
+        .err()
+        .expect("second open must fail");
+    assert!(matches!(err, super::StoreError::Locked { .. }), "{err}");
+}
+
+mod orders {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Applying any set of records in any order, in any batching, yields the same digest.
+        #[test]
+        fn any_order_same_digest(perm in Just((0..12usize).collect::<Vec<_>>()).prop_shuffle(), split in 1usize..12) {
+            let mut recs = Vec::new();
+            for i in 0..4u64 {
+                let id = format!("e{}", i % 3);
+                recs.push(signed(i + 1, entry(&id, &format!("v{i}"), "H01M")));
+            }
+            recs.push(signed(5, body::prepare(Kind::Tombstone, &json!({"target_kind": "entry", "local_id": "e0"})).unwrap()));
+            recs.push(signed(6, entry("e2", "equivocating-a", "G06N")));
+            recs.push(signed(6, entry("e2", "equivocating-b", "G06N")));
+            while recs.len() < 12 {
+                let n = recs.len() as u64;
+                recs.push(signed(10 + n, entry(&format!("x{n}"), "t", "C02F")));
+            }
+            let reference = {
+                let tmp = tempfile::tempdir().unwrap();
+                let s = open(tmp.path());
+                s.apply(&recs).unwrap();
+                s.digest().unwrap()
+            };
+            let shuffled: Vec<Record> = perm.iter().map(|&i| recs[i].clone()).collect();
+            let tmp = tempfile::tempdir().unwrap();
+            let s = open(tmp.path());
+            for chunk in shuffled.chunks(split) {
+                s.apply(chunk).unwrap();
+            }
+            prop_assert_eq!(s.digest().unwrap(), reference);
+            prop_assert!(s.check().unwrap().is_empty());
+        }
+    }
+}
