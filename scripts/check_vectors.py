@@ -646,8 +646,10 @@ def shape_of(shape, v, path):
                 if mode == "req":
                     raise BodyErrors([f"{where}: missing field {name!r}"])
                 out[name] = None if mode == "opt" else _default(member)
-            elif v[name] is None and mode == "opt":
-                out[name] = None
+            elif v[name] is None or (mode != "req" and v[name] in ([], {})) or (name == "negated" and v[name] is False):
+                # Normal form (§6.1): an optional member that is null, empty or the
+                # default false is left out, never written.
+                raise BodyErrors([f"{p}: is not in normal form (this member must be left out when empty or null)"])
             else:
                 out[name] = shape_of(member, v[name], p)
         return out
@@ -913,9 +915,7 @@ def verify(data, now, skew):
     # 3. envelope
     if not isinstance(env, dict):
         raise Invalid("bad_envelope", "a record is a JSON object")
-    extra = sorted(set(env) - ENVELOPE_MEMBERS)
-    if extra:
-        raise Invalid("bad_envelope", f"unknown envelope member {extra[0]!r}")
+    # The version first: a later version may add members this one does not know.
     if "v" not in env:
         raise Invalid("bad_envelope", "v is missing")
     v = env["v"]
@@ -923,6 +923,9 @@ def verify(data, now, skew):
         raise Invalid("bad_envelope", "v must be the integer 1")
     if v != 1:
         raise Invalid("unsupported_version", str(v))
+    extra = sorted(set(env) - ENVELOPE_MEMBERS)
+    if extra:
+        raise Invalid("bad_envelope", f"unknown envelope member {extra[0]!r}")
     kind = _envelope_str(env, "kind")
     if kind not in KINDS:
         raise Invalid("bad_envelope", f"unknown kind {kind!r}")

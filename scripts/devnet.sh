@@ -56,6 +56,15 @@ for i in $(seq 0 $((NODES - 1))); do
   if [ -n "$data" ]; then
     "$TM" --data-dir "$d" import "scripts/demo-data/$data" 2>&1 | sed "s#^#  $name: #"
   fi
+  # Spreadsheet libraries (scripts/demo-data/spreadsheets/): Hubei's XLSX, Kenya's English CSV.
+  case "$name" in
+    hubei) sheet=hubei-library.xlsx ;;
+    cacic-kenya) sheet=partner-library-en.csv ;;
+    *) sheet="" ;;
+  esac
+  if [ -n "$sheet" ]; then
+    "$TM" --data-dir "$d" import "scripts/demo-data/spreadsheets/$sheet" 2>&1 | sed "s#^#  $name: #"
+  fi
   if [ "$name" = hubei ]; then
     "$TM" --data-dir "$d" import scripts/demo-data/events.jsonl 2>&1 | sed "s#^#  $name: #"
     for m in scripts/demo-data/mappings-*.json; do "$TM" --data-dir "$d" publish "$m" >/dev/null; done

@@ -11,6 +11,9 @@ use toml::Spanned;
 use crate::error::ConfigError;
 use techmesh_protocol::body::common::{is_country, is_region_of};
 
+/// Smallest allowed network message: the largest record (128 KiB) plus framing.
+pub const MIN_MESSAGE_BYTES: usize = 160 * 1024;
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
@@ -127,8 +130,6 @@ impl Default for RecordsSection {
 pub struct SyncSection {
     /// Anti-entropy runs with every connected peer this often.
     pub interval_secs: u64,
-    /// Records per sync response batch.
-    pub batch_records: usize,
     /// Sync requests served per peer per minute.
     pub requests_per_minute: u32,
 }
@@ -137,7 +138,6 @@ impl Default for SyncSection {
     fn default() -> Self {
         SyncSection {
             interval_secs: 30,
-            batch_records: 256,
             requests_per_minute: 600,
         }
     }
@@ -181,11 +181,14 @@ impl NodeConfig {
             }
         }
         let m = &cfg.network.max_message_bytes;
-        if !(64 * 1024..=16 * 1024 * 1024).contains(m.get_ref()) {
+        if !(MIN_MESSAGE_BYTES..=16 * 1024 * 1024).contains(m.get_ref()) {
             return Err(err(
                 m.span(),
                 "network.max_message_bytes",
-                format!("{} is outside 65536..=16777216", m.get_ref()),
+                format!(
+                    "{} is outside {MIN_MESSAGE_BYTES}..=16777216 (a message must hold the largest record plus framing)",
+                    m.get_ref()
+                ),
             ));
         }
         let cache = &cfg.store.cache_mb;
@@ -238,7 +241,6 @@ allow_publish_without_peer_seq = false  # see "no self-fork" in docs/OPERATIONS.
 
 [sync]
 interval_secs = 30                    # anti-entropy with every peer this often
-batch_records = 256                   # records per sync response
 requests_per_minute = 600             # sync requests served per peer per minute
 "#
         )

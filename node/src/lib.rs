@@ -9,6 +9,7 @@
 pub mod api;
 pub mod cli;
 pub mod datadir;
+pub mod dcat;
 pub mod debug;
 pub mod ingest;
 pub mod logging;
@@ -18,3 +19,4 @@ pub mod publish;
 pub mod run;
 pub mod store;
 pub mod sync;
+pub mod tabular;

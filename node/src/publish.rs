@@ -63,6 +63,9 @@ impl Publisher {
         let me = self.keypair.public();
         let first = self.ingest.store.watermark(&me)?.unwrap_or(0).max(min_seq) + 1;
         let at = now();
+        for body in &bodies {
+            self.check_scope_change(body)?;
+        }
         let mut records = Vec::with_capacity(bodies.len());
         for (i, body) in bodies.into_iter().enumerate() {
             records.push(Ok(self.keypair.sign(first + i as u64, at, body)?));
@@ -73,6 +76,38 @@ impl Publisher {
             .into_iter()
             .map(|r| r.map_err(anyhow::Error::from))
             .collect()
+    }
+
+    /// A new version may widen who receives a record (`national` → anything) but not
+    /// change it otherwise: members that received the old version could not receive
+    /// the new one, and would keep the old one forever.
+    fn check_scope_change(&self, body: &Body) -> Result<()> {
+        let (kind, local_id) = body.slot();
+        if kind == Kind::Tombstone || body.kind() == Kind::Tombstone {
+            return Ok(());
+        }
+        let id = Identity {
+            publisher: self.keypair.public(),
+            kind,
+            local_id: local_id.to_string(),
+        };
+        let Some(old) = self.ingest.store.get(&id)? else {
+            return Ok(());
+        };
+        if old.is_tombstone() {
+            return Ok(());
+        }
+        let (from, to) = (old.body.scope(), body.scope());
+        if from != to && from != techmesh_protocol::body::Scope::National {
+            return Err(RequestError(format!(
+                "{id}: scope cannot change from {} to {}: members that received it could not receive the new version. \
+                 Withdraw it and publish under a new local_id instead",
+                from.as_str(),
+                to.as_str()
+            ))
+            .into());
+        }
+        Ok(())
     }
 
     /// Withdraw one of our records (errors of the request are [`RequestError`]s).

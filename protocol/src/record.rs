@@ -339,6 +339,11 @@ impl Record {
         let Value::Object(mut m) = value else {
             return Err(bad("record", "must be a JSON object"));
         };
+        match field(&m, "v")?.as_u64() {
+            Some(FORMAT_VERSION) => {}
+            Some(v) => return Err(RecordError::UnsupportedVersion(v)),
+            None => return Err(bad("v", "must be the integer 1")),
+        }
         if let Some(extra) = m.keys().find(|k| {
             !matches!(
                 k.as_str(),
@@ -349,11 +354,6 @@ impl Record {
                 field: "record",
                 message: format!("unknown envelope field {extra:?}"),
             });
-        }
-        match field(&m, "v")?.as_u64() {
-            Some(FORMAT_VERSION) => {}
-            Some(v) => return Err(RecordError::UnsupportedVersion(v)),
-            None => return Err(bad("v", "must be the integer 1")),
         }
         let kind = Kind::parse(str_field(&m, "kind")?)
             .ok_or_else(|| bad("kind", "must be entry, mapping_set, event or tombstone"))?;

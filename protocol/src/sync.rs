@@ -28,9 +28,16 @@ pub const ITEMS_THRESHOLD: usize = 32;
 /// Deepest range path (32 nibbles = the whole 16-byte digest).
 pub const MAX_PATH: usize = 32;
 /// Most ranges one message may carry.
-pub const MAX_RANGES_PER_MESSAGE: usize = 4096;
+pub const MAX_RANGES_PER_MESSAGE: usize = 64;
 /// Most hashes one fetch may ask for.
-pub const MAX_FETCH: usize = 4096;
+pub const MAX_FETCH: usize = 1024;
+/// A side that receives items for a range where it holds more than this many answers
+/// with sub-range fingerprints instead, so no answer about one range grows large.
+pub const ITEMS_ANSWER_LIMIT: usize = 4 * ITEMS_THRESHOLD;
+/// Estimated encoded bytes of parts of a message (for output budgets).
+const FP_BYTES: usize = 48;
+const ITEM_BYTES: usize = 64;
+const HASH_BYTES: usize = 36;
 
 /// One record version in a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,7 +124,11 @@ pub enum SyncResponse {
     /// The responder's side of the round: ranges still differing, its own records the
     /// initiator lacks (inline as far as they fit, the rest as `offer` hashes to
     /// fetch), and hashes of initiator records it lacks (`need`: push them).
+    ///
+    /// `processed` says how many of the request's ranges were answered (the rest did
+    /// not fit in one response: send them again).
     Reconcile {
+        processed: u32,
         ranges: Vec<Range>,
         records: Vec<ByteBuf>,
         offer: Vec<ByteBuf>,
@@ -234,18 +245,73 @@ fn answer_items(path: &[u8], theirs: &[Item], mine: &[Item]) -> Outcome {
     out
 }
 
+/// My answer to one range the other side sent.
+fn answer(r: &Range, mine: &[Item]) -> Outcome {
+    match r {
+        Range::Fp { path, fp } => Outcome {
+            ranges: answer_fp(path, fp, mine),
+            ..Outcome::default()
+        },
+        // They hold few here but I hold many: narrow down instead of listing them all.
+        Range::Items { path, .. } if mine.len() > ITEMS_ANSWER_LIMIT && path.len() < MAX_PATH => {
+            Outcome {
+                ranges: split(path, mine),
+                ..Outcome::default()
+            }
+        }
+        Range::Items { path, items } => answer_items(path, items, mine),
+    }
+}
+
+fn split(path: &[u8], mine: &[Item]) -> Vec<Range> {
+    (0..FANOUT)
+        .map(|n| {
+            let mut child = path.to_vec();
+            child.push(n);
+            let fp = Fingerprint::of(mine.iter().filter(|it| under(&child, &it.id)));
+            Range::Fp { path: child, fp }
+        })
+        .collect()
+}
+
+/// Estimated encoded size of an outcome (ranges and hashes; records not included).
+fn outcome_bytes(o: &Outcome) -> usize {
+    let ranges: usize = o
+        .ranges
+        .iter()
+        .map(|r| match r {
+            Range::Fp { path, .. } => FP_BYTES + path.len(),
+            Range::Items { path, items } => FP_BYTES + path.len() + ITEM_BYTES * items.len(),
+        })
+        .sum();
+    ranges + HASH_BYTES * (o.they_lack.len() + o.i_lack.len())
+}
+
 /// Process the ranges the other side sent. `items_under(path)` returns my items
 /// under a path, sorted by id.
 pub fn process(ranges: &[Range], items_under: &mut dyn FnMut(&[u8]) -> Vec<Item>) -> Outcome {
+    process_bounded(ranges, items_under, usize::MAX).0
+}
+
+/// As [`process`], but stop once the answer would exceed `budget` bytes (at least
+/// one range is always answered). Returns how many ranges were answered.
+pub fn process_bounded(
+    ranges: &[Range],
+    items_under: &mut dyn FnMut(&[u8]) -> Vec<Item>,
+    budget: usize,
+) -> (Outcome, usize) {
     let mut out = Outcome::default();
-    for r in ranges {
-        let mine = items_under(r.path());
-        match r {
-            Range::Fp { path, fp } => out.ranges.extend(answer_fp(path, fp, &mine)),
-            Range::Items { path, items } => out.merge(answer_items(path, items, &mine)),
+    let mut used = 0;
+    for (i, r) in ranges.iter().enumerate() {
+        let o = answer(r, &items_under(r.path()));
+        let size = outcome_bytes(&o);
+        if i > 0 && used + size > budget {
+            return (out, i);
         }
+        used += size;
+        out.merge(o);
     }
-    out
+    (out, ranges.len())
 }
 
 /// The first message of a session: my root fingerprint.
@@ -362,6 +428,37 @@ mod tests {
         let (_, a_lacks, b_lacks) = session(&[], &a);
         assert_eq!(a_lacks.len(), 3000);
         assert!(b_lacks.is_empty());
+    }
+
+    #[test]
+    fn bounded_answers_converge_and_stay_small() {
+        // Half of 8000 differ, all on one side: many ranges, answered a budget at a time.
+        let a: Vec<Item> = (0..8000).map(|n| item(n, 1)).collect();
+        let b: Vec<Item> = (0..4000).map(|n| item(n, 1)).collect();
+        let mut la = lookup(&a);
+        let mut lb = lookup(&b);
+        let mut queue = start(&mut la);
+        let (mut a_lacks, mut b_lacks) = (Vec::new(), Vec::new());
+        let mut rounds = 0;
+        while !queue.is_empty() {
+            rounds += 1;
+            assert!(rounds < 10_000);
+            let n = queue.len().min(MAX_RANGES_PER_MESSAGE);
+            let batch: Vec<Range> = queue.drain(..n).collect();
+            let (out, done) = process_bounded(&batch, &mut lb, 64 * 1024);
+            assert!(outcome_bytes(&out) <= 64 * 1024 + 16 * ITEM_BYTES * ITEMS_ANSWER_LIMIT);
+            queue.splice(0..0, batch[done..].iter().cloned());
+            b_lacks.extend(out.i_lack);
+            a_lacks.extend(out.they_lack);
+            let back = process(&out.ranges, &mut la);
+            a_lacks.extend(back.i_lack);
+            b_lacks.extend(back.they_lack);
+            queue.extend(back.ranges);
+        }
+        b_lacks.sort();
+        b_lacks.dedup();
+        assert_eq!(b_lacks.len(), 4000);
+        assert!(a_lacks.is_empty());
     }
 
     #[test]

@@ -346,6 +346,94 @@ pub fn all() -> Vec<Vector> {
         &kp,
     );
 
+    let mut arr = entry.clone();
+    arr["trl"] = json!(["trl-eu", 6]);
+    push(
+        "array-for-object",
+        "trl written as an array instead of an object; correctly signed.",
+        &pk,
+        &arr,
+        Kind::Entry,
+        SIGNING_PREFIX,
+        &canonical,
+        "1",
+        t,
+        &kp,
+    );
+    let mut null_member = entry.clone();
+    null_member["ipr"] = Value::Null;
+    push(
+        "null-member",
+        "An optional member written as null instead of left out; correctly signed.",
+        &pk,
+        &null_member,
+        Kind::Entry,
+        SIGNING_PREFIX,
+        &canonical,
+        "1",
+        t,
+        &kp,
+    );
+    push(
+        "duplicate-member",
+        "A member appears twice (the second copy is the signed one).",
+        &pk,
+        &entry,
+        Kind::Entry,
+        SIGNING_PREFIX,
+        &|u: &Value, sig: String| {
+            let s =
+                String::from_utf8(crate::canonical::encode(&with_sig(u, &sig))).unwrap_or_default();
+            s.replacen("{\"body\":", "{\"body\":{},\"body\":", 1)
+                .into_bytes()
+        },
+        "1",
+        t,
+        &kp,
+    );
+    push(
+        "unsupported-version",
+        "Envelope version 2 (with a member version 1 does not know).",
+        &pk,
+        &entry,
+        Kind::Entry,
+        SIGNING_PREFIX,
+        &|u: &Value, sig: String| {
+            let mut v = with_sig(u, &sig);
+            v["v"] = json!(2);
+            v["extension"] = json!(true);
+            crate::canonical::encode(&v)
+        },
+        "1",
+        t,
+        &kp,
+    );
+    let tomb_bad = json!({"target_kind": "tombstone", "local_id": "x"});
+    push(
+        "invalid-tombstone",
+        "A tombstone that targets a tombstone; correctly signed.",
+        &pk,
+        &tomb_bad,
+        Kind::Tombstone,
+        SIGNING_PREFIX,
+        &canonical,
+        "4",
+        t,
+        &kp,
+    );
+    push(
+        "not-json",
+        "Not JSON at all.",
+        &pk,
+        &entry,
+        Kind::Entry,
+        SIGNING_PREFIX,
+        &|_: &Value, _sig: String| b"techmesh".to_vec(),
+        "1",
+        t,
+        &kp,
+    );
+
     // Small-order public key: the identity point (y = 1). No secret key exists for it;
     // the signature is arbitrary. Verifiers must refuse the key itself.
     let small = format!("01{}", "00".repeat(31));

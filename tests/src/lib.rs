@@ -21,10 +21,14 @@ use std::time::{Duration, Instant};
 /// Generous default deadline for anything that crosses the network (loaded 2-core CI).
 pub const DEADLINE: Duration = Duration::from_secs(90);
 
-/// Path of the `techmesh` binary, building it once if needed.
+/// Path of the `techmesh` binary (`TECHMESH_BIN` if set, e.g. a release build for
+/// benchmarks), building the debug binary once if needed.
 pub fn bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Ok(b) = std::env::var("TECHMESH_BIN") {
+            return PathBuf::from(b);
+        }
         let exe = std::env::current_exe().expect("test executable path");
         // target/<profile>/deps/it-xxxx → target/<profile>/techmesh
         let profile_dir = exe

@@ -68,6 +68,18 @@ pub enum Command {
         /// Kind of every body (default: detected per line).
         #[arg(long, value_parser = records::parse_kind)]
         kind: Option<techmesh_protocol::Kind>,
+        /// File format (default: from the extension: .csv → csv, .xlsx → xlsx, else jsonl).
+        #[arg(long, value_enum)]
+        format: Option<crate::tabular::ImportFormat>,
+        /// Column map for csv/xlsx (TOML: header → field), added to the built-in one.
+        #[arg(long)]
+        columns: Option<PathBuf>,
+        /// csv/xlsx: check every row and show what would be published; publish nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// csv: text encoding (auto: UTF-8, else GBK/GB18030 with a notice).
+        #[arg(long, value_enum, default_value = "auto")]
+        encoding: crate::tabular::Encoding,
     },
     /// Show one record: full id, `kind/local_id` of your own, bare local_id, or hash.
     Get { id: String },
@@ -91,8 +103,21 @@ pub enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Write every current signed record (tombstones included) as JSONL.
-    Export { file: PathBuf },
+    /// Write every current signed record (tombstones included) as JSONL; or this
+    /// node's entries as a spreadsheet (csv, xlsx); or the catalogue as DCAT-AP (dcat).
+    Export {
+        file: PathBuf,
+        /// jsonl, csv, xlsx or dcat (default: from the extension: .csv, .xlsx,
+        /// .jsonld → dcat, else jsonl).
+        #[arg(long, value_enum)]
+        format: Option<crate::tabular::ExportFormat>,
+        /// csv/xlsx: header language.
+        #[arg(long, value_enum, default_value = "zh")]
+        headers: crate::tabular::Headers,
+        /// csv/xlsx: column map (TOML) whose headers are written.
+        #[arg(long)]
+        columns: Option<PathBuf>,
+    },
     /// Run the node: network, sync and the local HTTP API, until SIGINT/SIGTERM.
     Run {
         /// libp2p listen address (repeatable; default from node.toml).

@@ -141,7 +141,7 @@ fn summary_line(r: &Record) -> String {
     )
 }
 
-pub fn run(b: &dyn Backend, _dir: &DataDir, cmd: Command) -> Result<i32> {
+pub fn run(b: &dyn Backend, dir: &DataDir, cmd: Command) -> Result<i32> {
     match cmd {
         Command::Publish { file, kind } => {
             let text = read_input(&file)?;
@@ -165,7 +165,32 @@ pub fn run(b: &dyn Backend, _dir: &DataDir, cmd: Command) -> Result<i32> {
             file,
             skip_invalid,
             kind,
-        } => import(b, &file, skip_invalid, kind),
+            format,
+            columns,
+            dry_run,
+            encoding,
+        } => match crate::tabular::ImportFormat::resolve(format, &file) {
+            crate::tabular::ImportFormat::Jsonl => {
+                if dry_run || columns.is_some() {
+                    bail!("--dry-run and --columns are for csv/xlsx imports");
+                }
+                import(b, &file, skip_invalid, kind)
+            }
+            format => {
+                if kind.is_some_and(|k| k != Kind::Entry) {
+                    bail!("a spreadsheet holds entries only (--kind entry)");
+                }
+                let opts = crate::tabular::ImportOptions {
+                    file: &file,
+                    format,
+                    columns: columns.as_deref(),
+                    dry_run,
+                    skip_invalid,
+                    encoding,
+                };
+                crate::tabular::import(b, &opts, &progress)
+            }
+        },
         Command::Get { id } => {
             let r = resolve(b, &id)?;
             let v: Value = serde_json::from_slice(r.bytes())?;
@@ -213,28 +238,16 @@ pub fn run(b: &dyn Backend, _dir: &DataDir, cmd: Command) -> Result<i32> {
             print_stored(&[b.withdraw(&r.identity(), reason)?])?;
             Ok(0)
         }
-        Command::Export { file } => {
-            let recs = b.list(&ListFilter {
-                include_tombstones: true,
-                ..Default::default()
-            })?;
-            let tmp = file.with_extension("jsonl.partial");
-            let mut f = std::io::BufWriter::new(
-                File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-            );
-            for r in &recs {
-                f.write_all(r.bytes())?;
-                f.write_all(b"\n")?;
-            }
-            f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-            std::fs::rename(&tmp, &file)?;
-            eprintln!(
-                "exported {} signed record(s) to {}",
-                recs.len(),
-                file.display()
-            );
-            Ok(0)
-        }
+        Command::Export {
+            file,
+            format,
+            headers,
+            columns,
+        } => match crate::tabular::ExportFormat::resolve(format, &file) {
+            crate::tabular::ExportFormat::Jsonl => export_jsonl(b, &file),
+            crate::tabular::ExportFormat::Dcat => crate::dcat::export(b, dir, &file),
+            format => crate::tabular::export(b, &file, format, headers, columns.as_deref()),
+        },
         Command::Init { .. }
         | Command::Id
         | Command::Verify { .. }
@@ -246,6 +259,30 @@ pub fn run(b: &dyn Backend, _dir: &DataDir, cmd: Command) -> Result<i32> {
             unreachable!("handled in cli::run")
         }
     }
+}
+
+/// `techmesh export FILE` (jsonl): every current signed record, tombstones included.
+fn export_jsonl(b: &dyn Backend, file: &Path) -> Result<i32> {
+    let recs = b.list(&ListFilter {
+        include_tombstones: true,
+        ..Default::default()
+    })?;
+    let tmp = file.with_extension("jsonl.partial");
+    let mut f = std::io::BufWriter::new(
+        File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+    );
+    for r in &recs {
+        f.write_all(r.bytes())?;
+        f.write_all(b"\n")?;
+    }
+    f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, file)?;
+    eprintln!(
+        "exported {} signed record(s) to {}",
+        recs.len(),
+        file.display()
+    );
+    Ok(0)
 }
 
 /// One line of an import file after checking.

@@ -1,7 +1,8 @@
 //! Receiving gossip: a worker verifies, decides and stores incoming records off the
 //! event loop, in batches, and hands back one validation verdict per message.
-//! `Reject` only for the sender's own fault (malformed, bad signature, wrong topic);
-//! `Ignore` for policy and for what we already hold.
+//! `Reject` only for the sender's own fault (malformed, bad signature); `Ignore` for
+//! policy, for what we already hold, and for what depends on our own view (clock
+//! skew, the publisher's country that decides the topic).
 
 use libp2p::gossipsub::{IdentTopic, MessageAcceptance, MessageId, TopicHash};
 use libp2p::PeerId;
@@ -108,7 +109,13 @@ fn judge(ingest: &Ingest, batch: &[Incoming]) -> Vec<Verdict> {
                 Verdict::Accept
             }
             Ok(_) => Verdict::Ignore,
-            Err(e @ (IngestError::Invalid(_) | IngestError::WrongTopic)) => {
+            // A future timestamp depends on our clock, a wrong topic on our view of
+            // the publisher's country: not provably the sender's fault.
+            Err(e @ IngestError::Invalid(techmesh_protocol::RecordError::FromTheFuture { .. })) | Err(e @ IngestError::WrongTopic) => {
+                tracing::info!(peer = %m.source, reason = e.reason(), "record from gossip ignored: {e}");
+                Verdict::Ignore
+            }
+            Err(e @ IngestError::Invalid(_)) => {
                 tracing::warn!(peer = %m.source, reason = e.reason(), "invalid record in gossip: {e}");
                 Verdict::Reject
             }

@@ -29,6 +29,37 @@ pub struct SyncConfig {
     pub message_budget: usize,
 }
 
+/// Hashes of records this node refused by policy (bounded): sync does not fetch
+/// them again and again. Cleared when the bound is hit.
+#[derive(Default)]
+pub struct Refused {
+    inner: Mutex<HashSet<techmesh_protocol::RecordHash>>,
+}
+
+impl Refused {
+    const MAX: usize = 100_000;
+
+    pub fn insert(&self, h: techmesh_protocol::RecordHash) {
+        let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if s.len() >= Self::MAX {
+            s.clear();
+        }
+        s.insert(h);
+    }
+
+    pub fn contains(&self, h: &techmesh_protocol::RecordHash) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(h)
+    }
+
+    /// Forget everything (the trust list changed: refused records may now be welcome).
+    pub fn clear(&self) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
 /// My items under a path that `member` may receive, sorted by id.
 pub(crate) fn items_for(ingest: &Ingest, member: &Member, path: &[u8]) -> Vec<Item> {
     let Ok(rows) = ingest.store.sync_items(&byte_prefix(path)) else {
@@ -61,6 +92,12 @@ pub async fn run(
     on_watermark: Arc<dyn Fn(u64) + Send + Sync>,
 ) {
     let running: Arc<Mutex<HashSet<PeerId>>> = Arc::default();
+    let refused: Arc<Refused> = Arc::default();
+    let mut last_trust = ingest
+        .trust
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let mut tick = tokio::time::interval(cfg.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let start_session = |peer: PeerId| {
@@ -71,15 +108,16 @@ pub async fn run(
         {
             return;
         }
-        let (ingest, net, cfg, running, on_wm) = (
+        let (ingest, net, cfg, running, on_wm, refused) = (
             ingest.clone(),
             net.clone(),
             cfg.clone(),
             running.clone(),
             on_watermark.clone(),
+            refused.clone(),
         );
         tokio::spawn(async move {
-            session::run(&cfg, &ingest, &net, peer, &*on_wm).await;
+            session::run(&cfg, &ingest, &net, peer, &refused, &*on_wm).await;
             running
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -107,6 +145,12 @@ pub async fn run(
                 }
             },
             _ = tick.tick() => {
+                // Records refused under an old trust list may be welcome now.
+                let current = ingest.trust.read().unwrap_or_else(|p| p.into_inner()).clone();
+                if current != last_trust {
+                    refused.clear();
+                    last_trust = current;
+                }
                 for p in net.peers.snapshot().into_iter().filter(|p| p.connected) {
                     if let Ok(peer) = p.peer_id.parse() {
                         start_session(peer);

@@ -6,7 +6,7 @@ use serde_bytes::ByteBuf;
 
 use techmesh_protocol::record::{PublicKey, RecordHash};
 use techmesh_protocol::sync::{
-    process, valid_path, SyncRequest, SyncResponse, MAX_FETCH, MAX_RANGES_PER_MESSAGE,
+    process_bounded, valid_path, SyncRequest, SyncResponse, MAX_FETCH, MAX_RANGES_PER_MESSAGE,
 };
 
 use super::{items_for, member_of};
@@ -65,9 +65,15 @@ pub fn answer(ingest: &Ingest, peer: &PeerId, req: SyncRequest, budget: usize) -
             if let Some(bad) = ranges.iter().find(|r| !valid_path(r.path())) {
                 return refused(format!("invalid range path of length {}", bad.path().len()));
             }
-            let out = process(&ranges, &mut |path| items_for(ingest, &member, path));
+            // Half the budget for ranges and hashes, the rest for records inline.
+            let (out, processed) = process_bounded(
+                &ranges,
+                &mut |path| items_for(ingest, &member, path),
+                budget / 2,
+            );
             let (records, offer) = pack(ingest, &member, &out.they_lack, budget / 2);
             SyncResponse::Reconcile {
+                processed: processed as u32,
                 ranges: out.ranges,
                 records,
                 offer: offer.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),

@@ -7,8 +7,12 @@ use std::time::Duration;
 use libp2p::PeerId;
 use serde_bytes::ByteBuf;
 
+use std::collections::HashSet;
 use techmesh_protocol::record::RecordHash;
-use techmesh_protocol::sync::{process, start, SyncRequest, SyncResponse, MAX_FETCH};
+
+use techmesh_protocol::sync::{
+    process, start, Range, SyncRequest, SyncResponse, MAX_FETCH, MAX_RANGES_PER_MESSAGE,
+};
 
 use super::server::pack;
 use super::{items_for, member_of, SyncConfig};
@@ -42,6 +46,8 @@ struct Session<'a> {
     net: &'a NetClient,
     peer: PeerId,
     stats: SessionStats,
+    /// Records we refused (by policy) across sessions: not fetched again.
+    refused: &'a super::Refused,
 }
 
 impl Session<'_> {
@@ -73,9 +79,15 @@ impl Session<'_> {
             let refs: Vec<&[u8]> = records.iter().map(|r| r.as_slice()).collect();
             let out = ingest.ingest_bytes(&refs);
             out.iter()
-                .map(|r| match r {
-                    Ok((_, o)) => (o.applied.is_new(), None),
-                    Err(e) => (false, Some(e.reason())),
+                .zip(&records)
+                .map(|(r, bytes)| match r {
+                    Ok((rec, o)) => {
+                        if o.applied.is_new() {
+                            tracing::debug!(id = %rec.identity(), seq = rec.seq, "stored record from sync");
+                        }
+                        (o.applied.is_new(), None)
+                    }
+                    Err(e) => (false, Some((e.reason(), RecordHash::of(bytes)))),
                 })
                 .collect::<Vec<_>>()
         })
@@ -85,8 +97,9 @@ impl Session<'_> {
             if new {
                 self.stats.fetched += 1;
             }
-            if let Some(reason) = err {
+            if let Some((reason, hash)) = err {
                 tracing::debug!(peer = %self.peer, reason, "record from sync not stored");
+                self.refused.insert(hash);
             }
         }
     }
@@ -103,6 +116,7 @@ pub async fn run(
     ingest: &Ingest,
     net: &NetClient,
     peer: PeerId,
+    refused: &super::Refused,
     on_watermark: &(dyn Fn(u64) + Send + Sync),
 ) {
     let Some(member) = member_of(ingest, &peer) else {
@@ -118,6 +132,7 @@ pub async fn run(
         net,
         peer,
         stats: SessionStats::default(),
+        refused,
     };
     let result = reconcile(cfg, &mut s, &member, on_watermark).await;
     let stats = s.stats;
@@ -158,43 +173,49 @@ async fn reconcile(
     }
     let ingest = s.ingest.clone();
     let mut mine = |path: &[u8]| items_for(&ingest, member, path);
-    let mut ranges = start(&mut mine);
+    let mut queue = start(&mut mine);
     let (mut to_fetch, mut to_push) = (Vec::new(), Vec::new());
-    loop {
+    while !queue.is_empty() {
         s.stats.rounds += 1;
         if s.stats.rounds > MAX_ROUNDS {
             anyhow::bail!("no convergence after {MAX_ROUNDS} rounds");
         }
+        let batch: Vec<Range> = queue
+            .drain(..queue.len().min(MAX_RANGES_PER_MESSAGE))
+            .collect();
         let SyncResponse::Reconcile {
+            processed,
             ranges: theirs,
             records,
             offer,
             need,
-        } = s.ask(SyncRequest::Reconcile { ranges }).await?
+        } = s
+            .ask(SyncRequest::Reconcile {
+                ranges: batch.clone(),
+            })
+            .await?
         else {
             anyhow::bail!("peer answered a reconcile request with something else");
         };
+        // What did not fit in the answer goes first into the next request.
+        let processed = (processed as usize).clamp(1, batch.len());
+        queue.splice(0..0, batch[processed..].iter().cloned());
         s.take(records).await;
         to_fetch.extend(hashes(&offer));
         to_push.extend(hashes(&need));
-        if theirs.is_empty() {
-            break;
-        }
         let out = process(&theirs, &mut mine);
         to_fetch.extend(out.i_lack);
         to_push.extend(out.they_lack);
-        if out.ranges.is_empty() {
-            break;
-        }
-        ranges = out.ranges;
+        queue.extend(out.ranges);
     }
-    // Fetch what we lack, in bounded batches.
+    // Fetch what we lack, in bounded batches; what the peer sent but we refused is
+    // remembered and not asked for again.
     to_fetch.sort();
     to_fetch.dedup();
+    to_fetch.retain(|h| !s.refused.contains(h));
     let mut queue = to_fetch;
     while !queue.is_empty() {
         let chunk: Vec<RecordHash> = queue.drain(..queue.len().min(MAX_FETCH)).collect();
-        let asked = chunk.len();
         let SyncResponse::Records { records, remaining } = s
             .ask(SyncRequest::Fetch {
                 hashes: chunk.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
@@ -203,15 +224,11 @@ async fn reconcile(
         else {
             anyhow::bail!("peer answered a fetch with something else");
         };
-        let got = records.len();
+        let returned: HashSet<RecordHash> = records.iter().map(|r| RecordHash::of(r)).collect();
         s.take(records).await;
-        if remaining > 0 && got > 0 {
-            // The rest did not fit in one message: ask again for what is still missing.
-            let rest: Vec<RecordHash> = chunk
-                .into_iter()
-                .filter(|h| s.ingest.store.get_by_hash(h).ok().flatten().is_none())
-                .collect();
-            queue.extend(rest.into_iter().take(asked));
+        if remaining > 0 && !returned.is_empty() {
+            // The rest did not fit in one message: ask again for exactly those.
+            queue.extend(chunk.into_iter().filter(|h| !returned.contains(h)));
         }
     }
     // Push what the peer lacks, in messages within the budget.

@@ -89,10 +89,22 @@ fn typed<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, FieldErrors
 }
 
 impl Body {
-    /// Parse a body of `kind` and check every rule. The value must be in normal form.
+    /// Parse a body of `kind` and check every rule. The value must be in normal form:
+    /// exactly what [`Body::to_json`] writes for it (objects where the data model has
+    /// objects, no `null` or empty optional members, codes normalised), so one body
+    /// has one spelling.
     pub fn from_json(kind: Kind, value: &Value) -> Result<Body, FieldErrors> {
         let body = Body::parse_unchecked(kind, value)?;
         body.validate()?;
+        let normal = body.to_json();
+        // Compare canonical bytes: 1.0 and 1 are one JSON number.
+        if crate::canonical::encode(&normal) != crate::canonical::encode(value) {
+            let (path, detail) = first_difference(value, &normal, String::new());
+            return Err(FieldErrors(vec![FieldError::new(
+                path,
+                format!("is not in normal form ({detail})"),
+            )]));
+        }
         Ok(body)
     }
 
@@ -178,6 +190,45 @@ impl Body {
             Body::Entry(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+/// Where two JSON values first differ (path, what differs), for normal-form errors.
+fn first_difference(got: &Value, want: &Value, path: String) -> (String, String) {
+    let same = |a: &Value, b: &Value| crate::canonical::encode(a) == crate::canonical::encode(b);
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match (got, want) {
+        (Value::Object(g), Value::Object(w)) => {
+            for (k, gv) in g {
+                match w.get(k) {
+                    None => {
+                        return (
+                            join(k),
+                            "this member must be left out when empty or null".into(),
+                        )
+                    }
+                    Some(wv) if !same(wv, gv) => return first_difference(gv, wv, join(k)),
+                    _ => {}
+                }
+            }
+            (path, "members differ".into())
+        }
+        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => {
+            for (i, (gv, wv)) in g.iter().zip(w).enumerate() {
+                if !same(gv, wv) {
+                    return first_difference(gv, wv, format!("{path}[{i}]"));
+                }
+            }
+            (path, "items differ".into())
+        }
+        (Value::Array(_), Value::Object(_)) => (path, "must be a JSON object, not an array".into()),
+        _ => (path, format!("write {want} instead of {got}")),
     }
 }
 

@@ -284,3 +284,42 @@ fn a_body_must_be_an_object() {
         .to_string();
     assert_eq!(e, "a body must be a JSON object");
 }
+
+#[test]
+fn received_bodies_must_be_in_normal_form() {
+    let ok = body::prepare(Kind::Entry, &sample_entry())
+        .unwrap()
+        .to_json();
+    assert!(body::Body::from_json(Kind::Entry, &ok).is_ok());
+    let refuse = |edit: &dyn Fn(&mut Value)| {
+        let mut v = ok.clone();
+        edit(&mut v);
+        body::Body::from_json(Kind::Entry, &v)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        refuse(&|v| v["trl"] = json!(["trl-eu", 6])),
+        "trl: is not in normal form (must be a JSON object, not an array)"
+    );
+    assert_eq!(
+        refuse(&|v| v["ipr"] = Value::Null),
+        "ipr: is not in normal form (this member must be left out when empty or null)"
+    );
+    assert_eq!(
+        refuse(&|v| v["events"] = json!([])),
+        "events: is not in normal form (this member must be left out when empty or null)"
+    );
+}
+
+#[test]
+fn whole_number_confidences_are_one_number() {
+    let v = json!({
+        "local_id": "m1", "title": {"en": "t"}, "subject_scheme": "nace2", "object_scheme": "isic4",
+        "mappings": [{"subject": "27.20", "predicate": "exact", "object": "2720", "confidence": 1}]
+    });
+    let b = body::prepare(Kind::MappingSet, &v).unwrap();
+    // What the publisher signs (1.0 as f64) is accepted back by receivers.
+    assert!(body::Body::from_json(Kind::MappingSet, &b.to_json()).is_ok());
+    assert!(body::Body::from_json(Kind::MappingSet, &v).is_ok());
+}

@@ -143,6 +143,12 @@ fn every_vector_concludes_as_documented() {
         ("future-timestamp", Some("future_timestamp")),
         ("oversized-title", Some("invalid_body")),
         ("invalid-ipc-code", Some("invalid_body")),
+        ("array-for-object", Some("invalid_body")),
+        ("null-member", Some("invalid_body")),
+        ("duplicate-member", Some("not_canonical")),
+        ("unsupported-version", Some("unsupported_version")),
+        ("invalid-tombstone", Some("invalid_body")),
+        ("not-json", Some("not_json")),
         ("small-order-key", Some("weak_key")),
         ("non-canonical-key", Some("non_canonical_key")),
     ];

@@ -11,6 +11,7 @@ mod federation;
 mod hostile;
 mod scope;
 mod self_fork;
+mod tabular;
 
 use serde_json::{json, Value};
 

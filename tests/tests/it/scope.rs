@@ -89,3 +89,28 @@ fn national_entries_stay_in_the_country_in_gossip_and_sync() {
     });
     assert!(!f.node(0).has(&ke_nat) && !f.node(1).has(&ke_nat));
 }
+
+#[test]
+fn a_new_version_may_widen_its_scope_but_never_narrow_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("n");
+    techmesh_tests::cli(&d, &["init"]).ok();
+    let file = tmp.path().join("e.json");
+    let publish = |scope: &str| {
+        std::fs::write(&file, crate::entry("scoped", scope).to_string()).unwrap();
+        techmesh_tests::cli(&d, &["publish", file.to_str().unwrap()])
+    };
+    publish("national").ok();
+    publish("international").ok();
+    let narrowed = publish("national");
+    assert_eq!(narrowed.code, 1);
+    assert!(
+        narrowed
+            .stderr
+            .contains("scope cannot change from international to national"),
+        "{}",
+        narrowed.stderr
+    );
+    let got = techmesh_tests::cli(&d, &["get", "scoped"]).ok().json();
+    assert_eq!(got["record"]["body"]["scope"], "international");
+}

@@ -1,0 +1,479 @@
+//! Ingest benchmark (issue "foundation", item 7): how close does the one ingest path
+//! (decode + verify + policy + atomic flushed store) get to bare signature
+//! verification, on one core?
+//!
+//! `cargo bench -p techmesh-node --bench ingest` (or `scripts/bench.sh ingest`).
+//! Environment: `TECHMESH_BENCH_RECORDS` (default 20000), `TECHMESH_BENCH_REPS`
+//! (default 5), `TECHMESH_BENCH_DIR` (where stores go; default the target's tmp dir),
+//! `TECHMESH_BENCH_NO_PIN=1` (do not pin the process to one core with `taskset`).
+//!
+//! Every figure is a median over the repetitions, and the repetitions interleave the
+//! measurements, so the ratios compare figures taken under the same conditions.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use ed25519_dalek::Signature;
+use serde_json::Value;
+
+use techmesh_node::ingest::{now, Ingest};
+use techmesh_node::store::{SledStore, Store};
+use techmesh_protocol::body::{self, Body, Kind};
+use techmesh_protocol::record::{Keypair, Record, UnsignedRecord, VerifyOptions};
+use techmesh_protocol::time::Timestamp;
+use techmesh_protocol::trust::{LocalNode, TrustList};
+use techmesh_protocol::vectors::sample_entry;
+
+const BATCH: usize = 1000;
+/// The node.toml default page cache.
+const CACHE_MB: u64 = 64;
+
+fn main() {
+    pin_to_one_core();
+    let n = env_usize("TECHMESH_BENCH_RECORDS", 20_000);
+    let reps = env_usize("TECHMESH_BENCH_REPS", 5).max(1);
+    let kp = Keypair::from_seed(&[7u8; 32]);
+    let issued_at = Timestamp(now().0 - 3600);
+
+    println!(
+        "== ingest: {n} distinct entry records, batches of {BATCH}, {reps} repetitions, one core"
+    );
+    println!("load average at the start: {}", loadavg());
+    let bodies: Vec<Body> = (0..n as u64).map(entry_body).collect();
+    let records: Vec<Record> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            kp.sign(i as u64 + 1, issued_at, b.clone())
+                .expect("sign a bench record")
+        })
+        .collect();
+    let wire: Vec<&[u8]> = records.iter().map(|r| r.bytes()).collect();
+    let raw_bytes: usize = wire.iter().map(|b| b.len()).sum();
+    println!(
+        "record size: mean {} B, min {} B, max {} B",
+        raw_bytes / n.max(1),
+        wire.iter().map(|b| b.len()).min().unwrap_or(0),
+        wire.iter().map(|b| b.len()).max().unwrap_or(0)
+    );
+    // What the signature covers, and the signature itself (ed25519 is deterministic:
+    // signing the same bytes again gives the record's own signature).
+    let msgs: Vec<Vec<u8>> = records
+        .iter()
+        .map(|r| {
+            UnsignedRecord {
+                publisher: r.publisher,
+                seq: r.seq,
+                issued_at: r.issued_at,
+                body: r.body.clone(),
+            }
+            .signing_bytes()
+        })
+        .collect();
+    let sigs: Vec<Signature> = msgs
+        .iter()
+        .map(|m| Signature::from_bytes(&kp.sign_bytes(m)))
+        .collect();
+    let vk = kp.public().check_point().expect("signer key");
+    let opts = VerifyOptions {
+        now: now(),
+        max_future_skew_secs: 300,
+    };
+    let dir = bench_dir();
+
+    let mut m = Medians::default();
+    for rep in 0..reps {
+        // Publisher side: Keypair::sign (validate, canonical JSON twice, ed25519).
+        let t = Instant::now();
+        for (i, b) in bodies.iter().enumerate() {
+            std::hint::black_box(kp.sign(i as u64 + 1, issued_at, b.clone()).ok());
+        }
+        m.sign.push(rate(n, t));
+        let t = Instant::now();
+        for msg in &msgs {
+            std::hint::black_box(kp.sign_bytes(msg));
+        }
+        m.bare_sign.push(rate(n, t));
+
+        // Bare ed25519 verify_strict over the signing bytes, key decoded once.
+        let t = Instant::now();
+        for (msg, sig) in msgs.iter().zip(&sigs) {
+            vk.verify_strict(msg, sig).expect("bare verify");
+        }
+        m.bare_verify.push(rate(n, t));
+
+        // Publisher key decoding and point checks (Record::verify does it per record).
+        let t = Instant::now();
+        for r in &records {
+            std::hint::black_box(r.publisher.check_point().ok());
+        }
+        m.check_point.push(rate(n, t));
+
+        // Structural decode only (strict canonical JSON, envelope, body rules).
+        let t = Instant::now();
+        for b in &wire {
+            std::hint::black_box(Record::decode_trusted(b).expect("decode"));
+        }
+        m.decode.push(rate(n, t));
+
+        // Record::verify: decode + every check + verify_strict.
+        let t = Instant::now();
+        for b in &wire {
+            std::hint::black_box(Record::verify(b, &opts).expect("verify"));
+        }
+        m.verify.push(rate(n, t));
+
+        // Store alone: Store::apply of verified records, 1000 per atomic flushed batch.
+        let tmp = tempdir_in(&dir);
+        let store = SledStore::open(tmp.path(), CACHE_MB).expect("open store");
+        let t = Instant::now();
+        for chunk in records.chunks(BATCH) {
+            let out = store.apply(chunk).expect("apply");
+            assert!(out.iter().all(|o| o.applied.is_new()));
+        }
+        m.apply.push(rate(n, t));
+        drop(store);
+        drop(tmp);
+
+        // The ingest path: Ingest::ingest_bytes, 1000 per call (one apply + flush).
+        let tmp = tempdir_in(&dir);
+        let store = SledStore::open(tmp.path(), CACHE_MB).expect("open store");
+        let ingest = Ingest {
+            store: Arc::new(store),
+            trust: Arc::new(RwLock::new(TrustList::default())),
+            local: LocalNode {
+                publisher: kp.public(),
+                country: "CN".into(),
+            },
+            max_future_skew_secs: 300,
+        };
+        let t = Instant::now();
+        for chunk in wire.chunks(BATCH) {
+            let out = ingest.ingest_bytes(chunk);
+            assert!(
+                out.iter()
+                    .all(|r| r.as_ref().is_ok_and(|(_, o)| o.applied.is_new())),
+                "every record must be accepted and new"
+            );
+        }
+        m.ingest.push(rate(n, t));
+        let counts = ingest.store.counts().expect("counts");
+        assert_eq!(counts.entry, n as u64);
+        drop(ingest);
+        drop(tmp);
+        eprintln!(
+            "  rep {}/{reps}: ingest {:.0}/s, Record::verify {:.0}/s, bare verify_strict {:.0}/s",
+            rep + 1,
+            m.ingest.last().copied().unwrap_or(0.0),
+            m.verify.last().copied().unwrap_or(0.0),
+            m.bare_verify.last().copied().unwrap_or(0.0)
+        );
+    }
+
+    let sign = median(&m.sign);
+    let bare_sign = median(&m.bare_sign);
+    let bare = median(&m.bare_verify);
+    let key = median(&m.check_point);
+    let decode = median(&m.decode);
+    let verify = median(&m.verify);
+    let apply = median(&m.apply);
+    let ingest = median(&m.ingest);
+    let us = |r: f64| 1e6 / r;
+    println!();
+    println!("| operation (one core, median of {reps}) | records/s | µs/record |");
+    println!("|---|---:|---:|");
+    for (name, r) in [
+        ("Keypair::sign (validate + canonical JSON + ed25519)", sign),
+        ("bare ed25519 sign of the signing bytes", bare_sign),
+        ("bare ed25519 verify_strict (key decoded once)", bare),
+        ("publisher key decode + point checks", key),
+        (
+            "Record::decode_trusted (JSON + envelope + body rules)",
+            decode,
+        ),
+        ("Record::verify (all checks + verify_strict)", verify),
+        (
+            "Store::apply of verified records, 1000/batch + flush",
+            apply,
+        ),
+        (
+            "Ingest::ingest_bytes, 1000/batch (decode+verify+policy+store)",
+            ingest,
+        ),
+    ] {
+        println!("| {name} | {r:.0} | {:.1} |", us(r));
+    }
+    let rest = us(verify) - us(bare) - us(key) - us(decode);
+    let store_share = us(ingest) - us(verify);
+    println!();
+    println!("cost of one ingested record: {:.1} µs =", us(ingest));
+    println!("  {:.1} µs ed25519 verify_strict", us(bare));
+    println!("  {:.1} µs key decode + point checks", us(key));
+    println!(
+        "  {:.1} µs JSON decode + envelope + body validation",
+        us(decode)
+    );
+    println!("  {rest:.1} µs re-encoding the signing bytes, hashing, the rest of verify");
+    println!(
+        "  {store_share:.1} µs policy + store (Store::apply alone: {:.1} µs)",
+        us(apply)
+    );
+    println!();
+    let r_bare = ingest / bare;
+    let r_verify = ingest / verify;
+    println!(
+        "RATIO ingest ÷ bare verify_strict = {r_bare:.2} (target ≥ 0.60: {})",
+        pass(r_bare >= 0.6)
+    );
+    println!("RATIO ingest ÷ Record::verify = {r_verify:.2}");
+    println!(
+        "RATIO Record::verify ÷ bare verify_strict = {:.2}",
+        verify / bare
+    );
+    println!("RATIO sign ÷ bare verify_strict = {:.2}", sign / bare);
+
+    anatomy(&records, &dir);
+    println!();
+    println!("load average at the end: {}", loadavg());
+}
+
+/// Where Store::apply's time goes: how many sled rows one record makes, and what
+/// writing exactly those rows costs in raw sled (no reads, no bookkeeping), in the
+/// store's mode (LowSpace) and in sled's default (HighThroughput), and with the
+/// record bytes alone.
+fn anatomy(records: &[Record], dir: &std::path::Path) {
+    let n = records.len();
+    let tmp = tempdir_in(dir);
+    let store = SledStore::open(tmp.path(), CACHE_MB).expect("open store");
+    for chunk in records.chunks(BATCH) {
+        store.apply(chunk).expect("apply");
+    }
+    drop(store);
+    let db = sled::Config::new()
+        .path(tmp.path())
+        .cache_capacity(CACHE_MB * 1024 * 1024)
+        .mode(sled::Mode::LowSpace)
+        .open()
+        .expect("open sled");
+    let mut rows: Vec<(sled::IVec, sled::IVec)> = db
+        .open_tree("records")
+        .expect("tree")
+        .iter()
+        .map(|r| r.expect("row"))
+        .collect();
+    drop(db);
+    drop(tmp);
+    // Rows of one batch are spread over the key space, as the store writes them.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in (1..rows.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        rows.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    let per_record = rows.len() as f64 / n as f64;
+    let batch_rows = (per_record * BATCH as f64).round() as usize;
+    println!();
+    println!(
+        "store anatomy: {} sled rows for {n} records = {per_record:.1} rows per record ({} record-bytes rows)",
+        rows.len(),
+        rows.iter().filter(|(k, _)| k.first() == Some(&b'h')).count()
+    );
+    println!("| raw sled, same rows, apply_batch of {batch_rows} rows (≈ 1000 records) + flush | rows/s | records/s equivalent | disk after flush |");
+    println!("|---|---:|---:|---:|");
+    let blobs: Vec<(sled::IVec, sled::IVec)> = rows
+        .iter()
+        .filter(|(k, _)| k.first() == Some(&b'h'))
+        .cloned()
+        .collect();
+    for (label, mode, set, per_batch) in [
+        (
+            "all rows, LowSpace (the store's mode)",
+            sled::Mode::LowSpace,
+            &rows,
+            batch_rows,
+        ),
+        (
+            "all rows, HighThroughput (sled's default)",
+            sled::Mode::HighThroughput,
+            &rows,
+            batch_rows,
+        ),
+        (
+            "record bytes rows only, LowSpace",
+            sled::Mode::LowSpace,
+            &blobs,
+            BATCH,
+        ),
+    ] {
+        let tmp = tempdir_in(dir);
+        let db = sled::Config::new()
+            .path(tmp.path())
+            .cache_capacity(CACHE_MB * 1024 * 1024)
+            .mode(mode)
+            .open()
+            .expect("open sled");
+        let tree = db.open_tree("records").expect("tree");
+        let t = Instant::now();
+        for chunk in set.chunks(per_batch) {
+            let mut b = sled::Batch::default();
+            for (k, v) in chunk {
+                b.insert(k.clone(), v.clone());
+            }
+            tree.apply_batch(b).expect("apply batch");
+            db.flush().expect("flush");
+        }
+        let secs = t.elapsed().as_secs_f64();
+        drop(tree);
+        drop(db);
+        let records_eq = set.len() as f64 / per_batch as f64 * BATCH as f64;
+        println!(
+            "| {label} | {:.0} | {:.0} | {:.1} MiB |",
+            set.len() as f64 / secs,
+            records_eq / secs,
+            dir_mib(tmp.path())
+        );
+    }
+}
+
+fn dir_mib(dir: &std::path::Path) -> f64 {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total as f64 / (1024.0 * 1024.0)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+#[derive(Default)]
+struct Medians {
+    sign: Vec<f64>,
+    bare_sign: Vec<f64>,
+    bare_verify: Vec<f64>,
+    check_point: Vec<f64>,
+    decode: Vec<f64>,
+    verify: Vec<f64>,
+    apply: Vec<f64>,
+    ingest: Vec<f64>,
+}
+
+fn pass(ok: bool) -> &'static str {
+    if ok {
+        "PASS"
+    } else {
+        "MISS"
+    }
+}
+
+fn rate(n: usize, t: Instant) -> f64 {
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    match s.len() {
+        0 => 0.0,
+        l if l % 2 == 1 => s[l / 2],
+        l => (s[l / 2 - 1] + s[l / 2]) / 2.0,
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn bench_dir() -> PathBuf {
+    let dir = std::env::var_os("TECHMESH_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    std::fs::create_dir_all(&dir).expect("create the bench dir");
+    dir
+}
+
+fn tempdir_in(dir: &std::path::Path) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("techmesh-bench-")
+        .tempdir_in(dir)
+        .expect("temp dir")
+}
+
+/// Re-run this process under `taskset` on one core (the last one), once, so that
+/// everything it measures, sled's own threads included, shares a single core.
+fn pin_to_one_core() {
+    if std::env::var_os("TECHMESH_BENCH_PINNED").is_some()
+        || std::env::var_os("TECHMESH_BENCH_NO_PIN").is_some()
+    {
+        let pinned = std::env::var_os("TECHMESH_BENCH_PINNED");
+        println!(
+            "cpu: {}",
+            pinned.map_or("not pinned".into(), |c| format!(
+                "pinned to core {}",
+                c.to_string_lossy()
+            ))
+        );
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let core = (cores - 1).to_string();
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let status = std::process::Command::new("taskset")
+        .arg("-c")
+        .arg(&core)
+        .arg(exe)
+        .args(std::env::args_os().skip(1))
+        .env("TECHMESH_BENCH_PINNED", &core)
+        .status();
+    match status {
+        Ok(s) => std::process::exit(s.code().unwrap_or(1)),
+        Err(e) => println!("cpu: not pinned (taskset: {e})"),
+    }
+}
+
+/// Realistic entry bodies: the sample offer with its own local id, title, summary,
+/// classification and target countries.
+fn entry_body(i: u64) -> Body {
+    const CLASSES: [(&str, &str); 4] = [
+        ("H01M 10/0525", "C3841"),
+        ("H01M 4/38", "C3841"),
+        ("H02J 7/00", "C3849"),
+        ("B60L 58/12", "C3670"),
+    ];
+    const COUNTRIES: [&str; 5] = ["KE", "EG", "NG", "KZ", "ET"];
+    let mut v = sample_entry();
+    let (ipc, gbt) = CLASSES[(i % 4) as usize];
+    v["local_id"] = Value::from(format!("bench-{i:08}"));
+    v["title"]["en"] = Value::from(format!(
+        "High-safety Si/C-anode lithium-ion cell, variant {i}"
+    ));
+    v["title"]["zh"] = Value::from(format!("高安全硅碳负极锂离子电池（型号 {i}）"));
+    v["summary"]["en"] = Value::from(format!(
+        "Silicon-carbon composite anode, over {} cycles at 1C; pilot line available.",
+        2000 + i % 997
+    ));
+    v["classifications"][0]["code"] = Value::from(ipc);
+    v["classifications"][1]["code"] = Value::from(gbt);
+    v["target_countries"] = Value::from(vec![
+        COUNTRIES[(i % 5) as usize],
+        COUNTRIES[((i + 2) % 5) as usize],
+    ]);
+    body::prepare(Kind::Entry, &v).unwrap_or_else(|e| panic!("bench entry {i}: {e}"))
+}

@@ -1,0 +1,362 @@
+//! Store benchmark: a fresh `SledStore` (64 MiB cache, the node.toml default) filled
+//! with 1,000,000 signed entry records through `Store::apply`, 1000 per atomic,
+//! flushed batch (no verification: this measures storage). Reports the fill rate,
+//! peak RSS, disk bytes ÷ raw record bytes, and the reopen time.
+//!
+//! `cargo bench -p techmesh-node --bench store_1m` (or `scripts/bench.sh store`).
+//! Environment: `TECHMESH_BENCH_RECORDS` (default 1000000), `TECHMESH_BENCH_DIR`
+//! (default the target's tmp dir), `TECHMESH_BENCH_KEEP=1` (keep the store dir),
+//! `TECHMESH_BENCH_NO_PIN=1` (do not pin the process to one core with `taskset`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use techmesh_node::ingest::now;
+use techmesh_node::store::{SledStore, Store};
+use techmesh_protocol::body::{self, Body, Kind};
+use techmesh_protocol::record::{Identity, Keypair};
+use techmesh_protocol::time::Timestamp;
+use techmesh_protocol::vectors::sample_entry;
+
+const BATCH: usize = 1000;
+/// The node.toml default page cache.
+const CACHE_MB: u64 = 64;
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn main() {
+    pin_to_one_core();
+    let n = env_usize("TECHMESH_BENCH_RECORDS", 1_000_000).max(1);
+    let kp = Keypair::from_seed(&[11u8; 32]);
+    let issued_at = Timestamp(now().0 - 3600);
+    let tmp = tempfile::Builder::new()
+        .prefix("techmesh-bench-store-")
+        .tempdir_in(bench_dir())
+        .expect("temp dir");
+    let path = tmp.path().join("store");
+    println!("== store: fill a fresh SledStore ({CACHE_MB} MiB cache) with {n} records, {BATCH} per Store::apply");
+    println!("store dir: {}", path.display());
+    println!(
+        "RSS before the store is opened: {:.0} MiB",
+        status_kib("VmRSS") as f64 / 1024.0
+    );
+
+    let store = SledStore::open(&path, CACHE_MB).expect("open store");
+    let mut raw_bytes = 0u64;
+    let mut apply_time = Duration::ZERO;
+    let mut sign_time = Duration::ZERO;
+    let mut window = (Duration::ZERO, 0usize);
+    let progress_every = (n / 10).max(BATCH);
+    let wall = Instant::now();
+    let mut done = 0usize;
+    let mut mid_identity: Option<Identity> = None;
+    while done < n {
+        let size = BATCH.min(n - done);
+        let t = Instant::now();
+        let batch: Vec<_> = (done..done + size)
+            .map(|i| {
+                kp.sign(i as u64 + 1, issued_at, entry_body(i as u64))
+                    .expect("sign")
+            })
+            .collect();
+        sign_time += t.elapsed();
+        raw_bytes += batch.iter().map(|r| r.bytes().len() as u64).sum::<u64>();
+        if done <= n / 2 && n / 2 < done + size {
+            mid_identity = Some(batch[n / 2 - done].identity());
+        }
+        let t = Instant::now();
+        let out = store.apply(&batch).expect("apply");
+        let took = t.elapsed();
+        apply_time += took;
+        window.0 += took;
+        window.1 += size;
+        assert!(out.iter().all(|o| o.applied.is_new()));
+        done += size;
+        if done.is_multiple_of(progress_every) || done == n {
+            eprintln!(
+                "  {done:>8} records: apply {:>6.0}/s over the last {}, RSS {:.0} MiB, peak {:.0} MiB, disk {:.0} MiB, {:.0} s elapsed",
+                window.1 as f64 / window.0.as_secs_f64(),
+                window.1,
+                status_kib("VmRSS") as f64 / 1024.0,
+                status_kib("VmHWM") as f64 / 1024.0,
+                dir_bytes(&path).0 as f64 / MIB,
+                wall.elapsed().as_secs_f64(),
+            );
+            window = (Duration::ZERO, 0);
+        }
+    }
+    store.flush().expect("flush");
+    let fill_wall = wall.elapsed().as_secs_f64();
+    let fill_rate = n as f64 / apply_time.as_secs_f64();
+    let peak_fill = status_kib("VmHWM") as f64 / 1024.0;
+    let rss_fill = status_kib("VmRSS") as f64 / 1024.0;
+    drop(store);
+    let (disk_apparent, disk_allocated) = dir_bytes(&path);
+
+    // Reopen: the store alone, then a first get, then counts() (a full scan).
+    let t = Instant::now();
+    let store = SledStore::open(&path, CACHE_MB).expect("reopen");
+    let open_s = t.elapsed().as_secs_f64();
+    let id = mid_identity.expect("middle identity");
+    let t = Instant::now();
+    let got = store.get(&id).expect("get");
+    let get_s = t.elapsed().as_secs_f64();
+    assert!(got.is_some(), "the record {id} is found after reopen");
+    let t = Instant::now();
+    let counts = store.counts().expect("counts");
+    let counts_s = t.elapsed().as_secs_f64();
+    assert_eq!(counts.entry, n as u64);
+    let t = Instant::now();
+    let items = store.sync_items(&[0x5a]).expect("sync items");
+    let sync_items_s = t.elapsed().as_secs_f64();
+    let peak_reopen = status_kib("VmHWM") as f64 / 1024.0;
+    drop(store);
+
+    // What the bytes are: logical key + value bytes per row type.
+    let rows = row_breakdown(&path);
+    let peak_end = status_kib("VmHWM") as f64 / 1024.0;
+
+    let raw_mib = raw_bytes as f64 / MIB;
+    let disk_ratio = disk_apparent as f64 / raw_bytes as f64;
+    println!();
+    println!("| figure | value | target | |");
+    println!("|---|---:|---:|---|");
+    println!("| fill rate, Store::apply 1000/batch + flush | {fill_rate:.0} records/s | — | |");
+    println!(
+        "| fill wall time (signing {:.1} s + apply {:.1} s) | {:.1} s | — | |",
+        sign_time.as_secs_f64(),
+        apply_time.as_secs_f64(),
+        fill_wall
+    );
+    println!(
+        "| peak RSS (VmHWM) after the fill | {peak_fill:.0} MiB | ≤ 256 MiB | {} |",
+        pass(peak_fill <= 256.0)
+    );
+    println!("| RSS after the fill | {rss_fill:.0} MiB | — | |");
+    println!(
+        "| peak RSS after reopen + counts + a sync-range scan | {peak_reopen:.0} MiB | ≤ 256 MiB | {} |",
+        pass(peak_reopen <= 256.0)
+    );
+    println!(
+        "| raw record bytes (sum of record lengths) | {raw_mib:.1} MiB ({} B/record) | | |",
+        raw_bytes / n as u64
+    );
+    println!(
+        "| store dir after flush (apparent / allocated) | {:.1} / {:.1} MiB | | |",
+        disk_apparent as f64 / MIB,
+        disk_allocated as f64 / MIB
+    );
+    println!(
+        "| disk ÷ raw | {disk_ratio:.2} | ≤ 2.00 | {} |",
+        pass(disk_ratio <= 2.0)
+    );
+    println!(
+        "| reopen: SledStore::open | {:.3} s | ≤ 2 s | {} |",
+        open_s,
+        pass(open_s <= 2.0)
+    );
+    println!(
+        "| reopen: open + first get | {:.3} s | ≤ 2 s | {} |",
+        open_s + get_s,
+        pass(open_s + get_s <= 2.0)
+    );
+    println!(
+        "| reopen: open + first get + counts() (full scan) | {:.3} s | — | |",
+        open_s + get_s + counts_s
+    );
+    println!(
+        "| sync_items of one 1/256 range after reopen ({} items) | {:.3} s | — | |",
+        items.len(),
+        sync_items_s
+    );
+    println!();
+    println!(
+        "logical bytes by row type (key + value, as sled stores them before its own overhead):"
+    );
+    let total: u64 = rows.values().map(|(_, b)| *b).sum();
+    for (prefix, (count, bytes)) in &rows {
+        println!(
+            "  {:<28} {:>9} rows  {:>8.1} MiB  {:>6.1} B/record  ({:.0} %)",
+            row_name(*prefix),
+            count,
+            *bytes as f64 / MIB,
+            *bytes as f64 / n as f64,
+            100.0 * *bytes as f64 / total.max(1) as f64
+        );
+    }
+    println!(
+        "  total logical {:.1} MiB = {:.2} × raw; disk ÷ logical = {:.2}",
+        total as f64 / MIB,
+        total as f64 / raw_bytes as f64,
+        disk_apparent as f64 / total.max(1) as f64
+    );
+    println!("peak RSS of the whole run (incl. the row scan): {peak_end:.0} MiB");
+    println!();
+    println!("RATIO disk ÷ raw = {disk_ratio:.2}");
+    println!(
+        "RATIO peak RSS ÷ 256 MiB = {:.2}",
+        peak_fill.max(peak_reopen) / 256.0
+    );
+    println!(
+        "RATIO reopen (open + first get) ÷ 2 s = {:.3}",
+        (open_s + get_s) / 2.0
+    );
+    if std::env::var_os("TECHMESH_BENCH_KEEP").is_some() {
+        let kept = tmp.keep();
+        println!("kept {}", kept.display());
+    }
+}
+
+fn row_name(prefix: u8) -> String {
+    let what = match prefix {
+        b'c' => "current version",
+        b'h' => "record bytes",
+        b's' => "seq",
+        b'w' => "watermark",
+        b'e' => "evidence",
+        b'y' => "sync index",
+        b'i' => "secondary index",
+        _ => "other",
+    };
+    format!("'{}' {what}", prefix as char)
+}
+
+/// Rows per key prefix of the store's tree: (count, key + value bytes).
+fn row_breakdown(path: &Path) -> BTreeMap<u8, (u64, u64)> {
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(CACHE_MB * 1024 * 1024)
+        .mode(sled::Mode::LowSpace)
+        .open()
+        .expect("open sled");
+    let tree = db.open_tree("records").expect("tree");
+    let mut out: BTreeMap<u8, (u64, u64)> = BTreeMap::new();
+    for row in tree.iter() {
+        let (k, v) = row.expect("row");
+        let e = out.entry(k.first().copied().unwrap_or(0)).or_default();
+        e.0 += 1;
+        e.1 += (k.len() + v.len()) as u64;
+    }
+    out
+}
+
+/// (apparent bytes, allocated bytes) of every file under `dir`.
+fn dir_bytes(dir: &Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let mut apparent = 0;
+    let mut allocated = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                apparent += meta.len();
+                allocated += meta.blocks() * 512;
+            }
+        }
+    }
+    (apparent, allocated)
+}
+
+/// A field of /proc/self/status, in KiB (VmRSS, VmHWM, ...).
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn pass(ok: bool) -> &'static str {
+    if ok {
+        "PASS"
+    } else {
+        "MISS"
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn bench_dir() -> PathBuf {
+    let dir = std::env::var_os("TECHMESH_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")));
+    std::fs::create_dir_all(&dir).expect("create the bench dir");
+    dir
+}
+
+/// Re-run this process under `taskset` on one core (the last one), once, so that
+/// everything it measures, sled's own threads included, shares a single core.
+fn pin_to_one_core() {
+    if std::env::var_os("TECHMESH_BENCH_PINNED").is_some()
+        || std::env::var_os("TECHMESH_BENCH_NO_PIN").is_some()
+    {
+        let pinned = std::env::var_os("TECHMESH_BENCH_PINNED");
+        println!(
+            "cpu: {}",
+            pinned.map_or("not pinned".into(), |c| format!(
+                "pinned to core {}",
+                c.to_string_lossy()
+            ))
+        );
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let core = (cores - 1).to_string();
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let status = std::process::Command::new("taskset")
+        .arg("-c")
+        .arg(&core)
+        .arg(exe)
+        .args(std::env::args_os().skip(1))
+        .env("TECHMESH_BENCH_PINNED", &core)
+        .status();
+    match status {
+        Ok(s) => std::process::exit(s.code().unwrap_or(1)),
+        Err(e) => println!("cpu: not pinned (taskset: {e})"),
+    }
+}
+
+/// Realistic entry bodies: the sample offer with its own local id, title, summary,
+/// classification and target countries (the same generator as the ingest bench).
+fn entry_body(i: u64) -> Body {
+    const CLASSES: [(&str, &str); 4] = [
+        ("H01M 10/0525", "C3841"),
+        ("H01M 4/38", "C3841"),
+        ("H02J 7/00", "C3849"),
+        ("B60L 58/12", "C3670"),
+    ];
+    const COUNTRIES: [&str; 5] = ["KE", "EG", "NG", "KZ", "ET"];
+    let mut v = sample_entry();
+    let (ipc, gbt) = CLASSES[(i % 4) as usize];
+    v["local_id"] = Value::from(format!("bench-{i:08}"));
+    v["title"]["en"] = Value::from(format!(
+        "High-safety Si/C-anode lithium-ion cell, variant {i}"
+    ));
+    v["title"]["zh"] = Value::from(format!("高安全硅碳负极锂离子电池（型号 {i}）"));
+    v["summary"]["en"] = Value::from(format!(
+        "Silicon-carbon composite anode, over {} cycles at 1C; pilot line available.",
+        2000 + i % 997
+    ));
+    v["classifications"][0]["code"] = Value::from(ipc);
+    v["classifications"][1]["code"] = Value::from(gbt);
+    v["target_countries"] = Value::from(vec![
+        COUNTRIES[(i % 5) as usize],
+        COUNTRIES[((i + 2) % 5) as usize],
+    ]);
+    body::prepare(Kind::Entry, &v).unwrap_or_else(|e| panic!("bench entry {i}: {e}"))
+}
