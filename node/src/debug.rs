@@ -19,12 +19,7 @@ pub async fn inject(dir: &DataDir, peer: &str, topic: &str, file: &std::path::Pa
     let local = dir.local_node()?;
     let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir.store_dir(), 16)?);
     let trust = Arc::new(RwLock::new(dir.trust()?));
-    let ingest = Ingest {
-        store,
-        trust: trust.clone(),
-        local: local.clone(),
-        max_future_skew_secs: 300,
-    };
+    let ingest = Ingest::new(store, trust.clone(), local.clone(), 300);
     let net_cfg = NetConfig {
         listen: vec![],
         bootstrap: vec![peer.parse().context("--peer: not a multiaddr")?],

@@ -46,6 +46,12 @@ pub fn now() -> Timestamp {
     Timestamp(secs)
 }
 
+/// Something that follows every newly stored record (indexes derived from the store:
+/// mappings, search). Called after the record is durable, on the storing thread.
+pub trait RecordObserver: Send + Sync {
+    fn on_new(&self, record: &Record);
+}
+
 /// Shared by every component that receives records.
 #[derive(Clone)]
 pub struct Ingest {
@@ -53,9 +59,43 @@ pub struct Ingest {
     pub trust: Arc<RwLock<TrustList>>,
     pub local: LocalNode,
     pub max_future_skew_secs: u64,
+    pub observers: Arc<RwLock<Vec<Arc<dyn RecordObserver>>>>,
 }
 
 impl Ingest {
+    pub fn new(
+        store: Arc<dyn Store>,
+        trust: Arc<RwLock<TrustList>>,
+        local: LocalNode,
+        max_future_skew_secs: u64,
+    ) -> Ingest {
+        Ingest {
+            store,
+            trust,
+            local,
+            max_future_skew_secs,
+            observers: Arc::default(),
+        }
+    }
+
+    pub fn observe(&self, o: Arc<dyn RecordObserver>) {
+        self.observers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(o);
+    }
+
+    fn notify(&self, r: &Record) {
+        for o in self
+            .observers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            o.on_new(r);
+        }
+    }
+
     pub fn verify_opts(&self) -> VerifyOptions {
         VerifyOptions {
             now: now(),
@@ -121,6 +161,9 @@ impl Ingest {
                     what: "apply".into(),
                     detail: "missing outcome".into(),
                 })?;
+                if outcome.applied.is_new() {
+                    self.notify(&rec);
+                }
                 Ok((rec, outcome))
             })
             .collect()

@@ -13,6 +13,7 @@ pub mod dcat;
 pub mod debug;
 pub mod ingest;
 pub mod logging;
+pub mod mappings;
 pub mod net;
 pub mod node;
 pub mod publish;

@@ -65,6 +65,7 @@ pub struct Node {
     publisher: Arc<Publisher>,
     net: Option<NetClient>,
     pub seq_guard: Arc<SeqGuard>,
+    pub mappings: Arc<crate::mappings::Mappings>,
 }
 
 impl Node {
@@ -72,11 +73,30 @@ impl Node {
         publisher: Arc<Publisher>,
         net: Option<NetClient>,
         seq_guard: Arc<SeqGuard>,
+        mappings: Arc<crate::mappings::Mappings>,
     ) -> Node {
         Node {
             publisher,
             net,
             seq_guard,
+            mappings,
+        }
+    }
+
+    pub fn ingest(&self) -> &crate::ingest::Ingest {
+        self.publisher.ingest()
+    }
+
+    /// Apply a new trust list everywhere: policy, connections, mapping recognition.
+    pub async fn set_trust(&self, trust: techmesh_protocol::trust::TrustList) {
+        self.mappings.trust_changed(&trust);
+        *self
+            .ingest()
+            .trust
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = trust;
+        if let Some(net) = &self.net {
+            let _ = net.trust_changed().await;
         }
     }
 

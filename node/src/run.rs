@@ -50,12 +50,18 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
     );
     let has_members = !trust_list.members.is_empty();
     let trust = Arc::new(RwLock::new(trust_list));
-    let ingest = Ingest {
-        store: store.clone(),
-        trust: trust.clone(),
-        local: local.clone(),
-        max_future_skew_secs: cfg.records.max_future_skew_secs,
-    };
+    let ingest = Ingest::new(
+        store.clone(),
+        trust.clone(),
+        local.clone(),
+        cfg.records.max_future_skew_secs,
+    );
+    let mappings = Arc::new(crate::mappings::Mappings::load(
+        &*store,
+        &trust.read().unwrap_or_else(|p| p.into_inner()),
+        local.publisher,
+    )?);
+    ingest.observe(mappings.clone());
     let listen = if opts.listen.is_empty() {
         cfg.network.listen.clone()
     } else {
@@ -92,6 +98,7 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
         publisher,
         Some(client.clone()),
         seq_guard.clone(),
+        mappings,
     ));
     let net_task = tokio::spawn(event_loop.run());
     let guard = seq_guard.clone();
@@ -160,8 +167,7 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
             _ = int.recv() => break,
             _ = hup.recv() => match dir.trust() {
                 Ok(t) => {
-                    *trust.write().unwrap_or_else(|p| p.into_inner()) = t;
-                    let _ = client.trust_changed().await;
+                    node.set_trust(t).await;
                     tracing::info!("trust list reloaded");
                 }
                 Err(e) => tracing::error!("trust list NOT reloaded, the running list stays: {e:#}"),

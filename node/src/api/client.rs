@@ -154,6 +154,24 @@ impl Backend for ApiBackend {
             .collect()
     }
 
+    fn translate(&self, scheme: &str, code: &str, to: &str, depth: usize) -> Result<Value> {
+        let q = [
+            ("scheme", scheme.to_string()),
+            ("code", code.to_string()),
+            ("to", to.to_string()),
+            ("depth", depth.to_string()),
+        ];
+        self.send(
+            self.http
+                .get(format!("{}/v1/translate", self.base))
+                .query(&q),
+        )
+    }
+
+    fn mappings(&self) -> Result<Value> {
+        self.get_json("/v1/mappings")
+    }
+
     fn withdraw(&self, id: &Identity, reason: Option<String>) -> Result<Stored> {
         let v = self.send(
             self.http

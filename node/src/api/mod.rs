@@ -3,6 +3,8 @@
 //! `{"error": "..."}` with a status that says whose fault it was.
 
 pub mod client;
+mod mappings;
+pub use mappings::parse_code;
 mod routes;
 
 use std::sync::Arc;

@@ -24,6 +24,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/publish", post(publish))
         .route("/v1/ingest", post(ingest))
         .route("/v1/withdraw", post(withdraw))
+        .route("/v1/translate", get(super::mappings::translate))
+        .route("/v1/mappings", get(super::mappings::list))
         .with_state(state)
 }
 

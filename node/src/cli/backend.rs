@@ -55,6 +55,16 @@ pub trait Backend {
     fn get_by_hash(&self, hash: &techmesh_protocol::RecordHash) -> Result<Option<Record>>;
     fn list(&self, filter: &ListFilter) -> Result<Vec<Record>>;
     fn withdraw(&self, id: &Identity, reason: Option<String>) -> Result<Stored>;
+    /// Translation results as `GET /v1/translate` returns them.
+    fn translate(
+        &self,
+        scheme: &str,
+        code: &str,
+        to: &str,
+        depth: usize,
+    ) -> Result<serde_json::Value>;
+    /// Mapping sets and conflicts as `GET /v1/mappings` returns them.
+    fn mappings(&self) -> Result<serde_json::Value>;
 }
 
 /// Direct access: this process holds the store lock.
@@ -63,18 +73,32 @@ pub struct LocalBackend {
 }
 
 impl LocalBackend {
+    fn mappings_index(&self) -> Result<crate::mappings::Mappings> {
+        let ingest = self.publisher.ingest();
+        let trust = ingest
+            .trust
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Ok(crate::mappings::Mappings::load(
+            &*ingest.store,
+            &trust,
+            self.own_key(),
+        )?)
+    }
+
     pub fn open(dir: &DataDir) -> Result<LocalBackend, anyhow::Error> {
         let cfg = dir.config()?;
         let store: Arc<dyn Store> = Arc::new(SledStore::open(
             &dir.store_dir(),
             *cfg.store.cache_mb.get_ref(),
         )?);
-        let ingest = Ingest {
+        let ingest = Ingest::new(
             store,
-            trust: Arc::new(RwLock::new(dir.trust()?)),
-            local: dir.local_node()?,
-            max_future_skew_secs: cfg.records.max_future_skew_secs,
-        };
+            Arc::new(RwLock::new(dir.trust()?)),
+            dir.local_node()?,
+            cfg.records.max_future_skew_secs,
+        );
         Ok(LocalBackend {
             publisher: Publisher::new(dir.keypair()?, ingest),
         })
@@ -137,6 +161,28 @@ impl Backend for LocalBackend {
     fn withdraw(&self, id: &Identity, reason: Option<String>) -> Result<Stored> {
         let (r, o) = self.publisher.withdraw(id, reason)?;
         Ok(Stored::of(&r, &o.applied))
+    }
+
+    fn translate(
+        &self,
+        scheme: &str,
+        code: &str,
+        to: &str,
+        depth: usize,
+    ) -> Result<serde_json::Value> {
+        let (s, c) = crate::api::parse_code(scheme, code).map_err(|e| anyhow!(e))?;
+        let t = techmesh_protocol::codes::Scheme::parse(to)
+            .ok_or_else(|| anyhow!("--to: {to:?} is not a known classification scheme"))?;
+        let opts = techmesh_protocol::translate::TranslateOptions {
+            max_depth: depth,
+            ..Default::default()
+        };
+        let results = self.mappings_index()?.translate(s, &c, t, &opts);
+        Ok(crate::mappings::translations_json((s, &c), t, &results))
+    }
+
+    fn mappings(&self) -> Result<serde_json::Value> {
+        Ok(self.mappings_index()?.status_json())
     }
 }
 

@@ -7,6 +7,7 @@
 //! and signs, so the result is the same.
 
 mod backend;
+mod mappings;
 pub use backend::{Backend, Stored};
 mod records;
 
@@ -127,6 +128,22 @@ pub enum Command {
         #[arg(long)]
         api: Option<String>,
     },
+    /// Translate a code to another scheme through the recognised mapping sets,
+    /// showing each chain: `techmesh translate gbt4754:C3841 --to isic4`.
+    Translate {
+        /// SCHEME:CODE
+        code: String,
+        #[arg(long)]
+        to: String,
+        /// Longest chain of mappings.
+        #[arg(long, default_value_t = 3)]
+        depth: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Standard mapping sets (SSSOM/TSV): import, export, list.
+    #[command(subcommand)]
+    Mappings(mappings::MappingsCommand),
     /// Check the store: every record readable, indexes agree with records. Exit 0 iff clean.
     Check,
     /// Show the running node's status: records by kind, store digest, peers.
@@ -226,6 +243,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&api.get_json(path)?)?);
             Ok(0)
         }
+        Command::Translate {
+            code,
+            to,
+            depth,
+            json,
+        } => mappings::translate(&*backend::open(&dir)?, &code, &to, depth.clamp(1, 6), json),
+        Command::Mappings(cmd) => mappings::run(&*backend::open(&dir)?, cmd),
         other => {
             let backend = backend::open(&dir)?;
             records::run(&*backend, &dir, other)

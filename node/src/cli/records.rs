@@ -255,7 +255,9 @@ pub fn run(b: &dyn Backend, dir: &DataDir, cmd: Command) -> Result<i32> {
         | Command::Status
         | Command::Peers
         | Command::DebugInject { .. }
-        | Command::Check => {
+        | Command::Check
+        | Command::Translate { .. }
+        | Command::Mappings(_) => {
             unreachable!("handled in cli::run")
         }
     }
