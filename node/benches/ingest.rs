@@ -147,6 +147,7 @@ fn main() {
                 country: "CN".into(),
             },
             max_future_skew_secs: 300,
+            observers: Default::default(),
         };
         let t = Instant::now();
         for chunk in wire.chunks(BATCH) {

@@ -587,6 +587,7 @@ fn open_ingest(path: &std::path::Path, kp: &Keypair) -> Ingest {
             country: "CN".into(),
         },
         max_future_skew_secs: 300,
+        observers: Default::default(),
     }
 }
 
