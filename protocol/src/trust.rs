@@ -85,12 +85,6 @@ pub enum PolicyRefusal {
     UnknownPublisher(String),
     #[error("member {member:?} may not publish {kind} records")]
     KindNotAllowed { member: String, kind: Kind },
-    #[error("member {member:?} is not a recognised authority for {subject} -> {object} mappings")]
-    MappingPairNotAllowed {
-        member: String,
-        subject: String,
-        object: String,
-    },
     #[error("the record's scope {scope} does not allow this node to receive it")]
     OutOfScope { scope: &'static str },
 }
@@ -100,7 +94,6 @@ impl PolicyRefusal {
         match self {
             PolicyRefusal::UnknownPublisher(_) => "unknown_publisher",
             PolicyRefusal::KindNotAllowed { .. } => "kind_not_allowed",
-            PolicyRefusal::MappingPairNotAllowed { .. } => "mapping_pair_not_allowed",
             PolicyRefusal::OutOfScope { .. } => "out_of_scope",
         }
     }
@@ -200,21 +193,23 @@ fn may_publish(member: &Member, body: &Body) -> Result<(), PolicyRefusal> {
     match body {
         Body::Entry(_) if r.publish_entries => Ok(()),
         Body::Event(_) if r.publish_events => Ok(()),
-        Body::MappingSet(m) => {
-            let pair = Scheme::parse(&m.subject_scheme).zip(Scheme::parse(&m.object_scheme));
-            match pair {
-                Some(p) if r.publish_mappings.contains(&p) => Ok(()),
-                _ => Err(PolicyRefusal::MappingPairNotAllowed {
-                    member: member.name.clone(),
-                    subject: m.subject_scheme.clone(),
-                    object: m.object_scheme.clone(),
-                }),
-            }
+        // Any publishing member may publish mapping sets, and they are stored and
+        // relayed: whether a node *uses* a set is decided by recognition (the
+        // member's `publish_mappings` pairs), not by acceptance, because another
+        // node may recognise what this one does not.
+        Body::MappingSet(_)
+            if r.publish_entries || r.publish_events || !r.publish_mappings.is_empty() =>
+        {
+            Ok(())
         }
         Body::Tombstone(t) => match t.target_kind {
             Kind::Entry if r.publish_entries => Ok(()),
             Kind::Event if r.publish_events => Ok(()),
-            Kind::MappingSet if !r.publish_mappings.is_empty() => Ok(()),
+            Kind::MappingSet
+                if r.publish_entries || r.publish_events || !r.publish_mappings.is_empty() =>
+            {
+                Ok(())
+            }
             k => Err(denied(k)),
         },
         other => Err(denied(other.kind())),

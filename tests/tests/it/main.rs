@@ -9,6 +9,7 @@
 mod cli;
 mod federation;
 mod hostile;
+mod mappings;
 mod scope;
 mod self_fork;
 mod tabular;
