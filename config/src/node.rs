@@ -23,6 +23,8 @@ pub struct NodeConfig {
     #[serde(default)]
     pub api: ApiSection,
     #[serde(default)]
+    pub admin: AdminSection,
+    #[serde(default)]
     pub store: StoreSection,
     #[serde(default)]
     pub records: RecordsSection,
@@ -88,6 +90,22 @@ impl Default for ApiSection {
         ApiSection {
             listen: "127.0.0.1:7780".into(),
             read_requires_token: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSection {
+    /// Admin API bind address (trust list, peers, audit log); its own bearer token
+    /// is `DATA/admin.token`. Local only by default.
+    pub listen: String,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        AdminSection {
+            listen: "127.0.0.1:7781".into(),
         }
     }
 }
@@ -232,6 +250,9 @@ redial_max_secs = 60                  # ... and cap
 listen = "127.0.0.1:7780"             # HTTP API; keep it local unless fronted by a proxy
 read_requires_token = false           # reading needs the bearer token too
 
+[admin]
+listen = "127.0.0.1:7781"             # admin API (trust list, peers, audit log); token: DATA/admin.token
+
 [store]
 cache_mb = 64                         # sled page cache
 
@@ -263,6 +284,9 @@ mod tests {
         assert_eq!(cfg.sync.interval_secs, SyncSection::default().interval_secs);
         let cfg = parse(&NodeConfig::default_text("Kenya", "KE", None)).unwrap();
         assert!(cfg.node.region.is_none());
+        assert_eq!(cfg.admin.listen, AdminSection::default().listen);
+        let cfg = parse("[node]\nname = \"x\"\ncountry = \"CN\"\n").unwrap();
+        assert_eq!(cfg.admin.listen, "127.0.0.1:7781");
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //! roles = ["publish_entries", "publish_events"]   # or ["observer"]
 //! publish_mappings = ["gbt4754->nace2"]           # recognised authority for these pairs
 //! receive_scopes = ["federation", "national", "international"]
+//! on_removal = "keep"                             # or "purge": its records when removed
+//! allow_rotation = true                           # may rotate its key (signed statement)
+//! revoked = [{ key = "<64 hex>", as_of = "2026-11-01T00:00:00Z" }]
 //! ```
 //!
 //! Parsing yields the pure [`TrustList`] of techmesh-protocol, which decides.
@@ -26,7 +29,8 @@ use crate::error::ConfigError;
 use techmesh_protocol::body::common::{is_country, is_region_of};
 use techmesh_protocol::codes::Scheme;
 use techmesh_protocol::record::PublicKey;
-use techmesh_protocol::trust::{Member, Roles, ScopeName, TrustList};
+use techmesh_protocol::time::Timestamp;
+use techmesh_protocol::trust::{Member, OnRemoval, Revocation, Roles, ScopeName, TrustList};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +58,23 @@ struct MemberFile {
     publish_mappings: Vec<Spanned<String>>,
     #[serde(default)]
     receive_scopes: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    revoked: Vec<RevokedFile>,
+    #[serde(default)]
+    on_removal: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_rotation: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokedFile {
+    key: Spanned<String>,
+    as_of: Spanned<String>,
+    #[serde(default)]
+    max_seq: Option<u64>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 pub const ROLES: [&str; 3] = ["publish_entries", "publish_events", "observer"];
@@ -208,6 +229,55 @@ pub fn parse(path: &Path, text: &str) -> Result<TrustList, ConfigError> {
                 set
             }
         };
+        let mut revoked: Vec<Revocation> = Vec::new();
+        for (j, r) in m.revoked.iter().enumerate() {
+            let fr = |name: &str| format!("member[{i}].revoked[{j}].{name}");
+            let key = PublicKey::from_hex(r.key.get_ref())
+                .filter(|k| keys.contains(k))
+                .ok_or_else(|| {
+                    at(
+                        r.key.span(),
+                        fr("key"),
+                        format!(
+                            "{:?} is not one of this member's publisher_keys (a revoked key stays listed: its older records stay valid)",
+                            r.key.get_ref()
+                        ),
+                    )
+                })?;
+            if revoked.iter().any(|x| x.key == key) {
+                return Err(at(
+                    r.key.span(),
+                    fr("key"),
+                    format!("key {} is revoked twice", r.key.get_ref()),
+                ));
+            }
+            let as_of = Timestamp::parse(r.as_of.get_ref()).ok_or_else(|| {
+                at(
+                    r.as_of.span(),
+                    fr("as_of"),
+                    format!(
+                        "{:?} is not a UTC time such as \"2026-11-01T00:00:00Z\"",
+                        r.as_of.get_ref()
+                    ),
+                )
+            })?;
+            revoked.push(Revocation {
+                key,
+                as_of,
+                max_seq: r.max_seq,
+                reason: r.reason.clone(),
+            });
+        }
+        let on_removal = match &m.on_removal {
+            None => OnRemoval::Keep,
+            Some(o) => OnRemoval::parse(o.get_ref()).ok_or_else(|| {
+                at(
+                    o.span(),
+                    f("on_removal"),
+                    format!("{:?} is neither \"keep\" nor \"purge\"", o.get_ref()),
+                )
+            })?,
+        };
         members.push(Member {
             name,
             country,
@@ -217,6 +287,9 @@ pub fn parse(path: &Path, text: &str) -> Result<TrustList, ConfigError> {
             addresses: m.addresses,
             roles,
             receive_scopes,
+            revoked,
+            on_removal,
+            allow_rotation: m.allow_rotation,
         });
     }
     Ok(TrustList { members })
@@ -237,6 +310,9 @@ pub const EMPTY_TRUST_TOML: &str = r#"# techmesh trust list: the members this no
 # roles = ["publish_entries", "publish_events"]     # or ["observer"]
 # publish_mappings = ["gbt4754->nace2"]             # recognised mapping authority
 # receive_scopes = ["federation", "national", "international"]
+# on_removal = "keep"                               # or "purge": its records when removed
+# allow_rotation = false                            # may rotate its key (signed statement)
+# revoked = [{ key = "<64 hex>", as_of = "2026-11-01T00:00:00Z" }]   # refused from then on
 "#;
 
 #[cfg(test)]
@@ -305,5 +381,46 @@ mod tests {
         assert!(e.contains("an observer may not also publish"), "{e}");
         let bad_key = member("").replace(K1, &"0".repeat(64));
         assert!(parse_str(&bad_key).unwrap_err().contains("small-order"));
+    }
+
+    #[test]
+    fn revocations_removal_and_rotation_fields() {
+        let t = parse_str(&member(&format!(
+            "on_removal = \"purge\"\nallow_rotation = true\nrevoked = [{{ key = \"{K1}\", as_of = \"2026-11-01T00:00:00Z\", max_seq = 7, reason = \"laptop stolen\" }}]\n"
+        )))
+        .unwrap();
+        let m = &t.members[0];
+        assert_eq!(m.on_removal, OnRemoval::Purge);
+        assert!(m.allow_rotation);
+        assert_eq!(m.revoked[0].as_of.to_string(), "2026-11-01T00:00:00Z");
+        assert_eq!(m.revoked[0].max_seq, Some(7));
+        let d = parse_str(&member("")).unwrap();
+        assert_eq!(d.members[0].on_removal, OnRemoval::Keep);
+        assert!(!d.members[0].allow_rotation && d.members[0].revoked.is_empty());
+        let e = parse_str(&member("on_removal = \"shred\"\n")).unwrap_err();
+        assert_eq!(
+            e,
+            "trust.toml:6:14: member[0].on_removal: \"shred\" is neither \"keep\" nor \"purge\""
+        );
+        let other = "1".repeat(64);
+        let e = parse_str(&member(&format!(
+            "revoked = [{{ key = \"{other}\", as_of = \"2026-11-01T00:00:00Z\" }}]\n"
+        )))
+        .unwrap_err();
+        assert!(
+            e.starts_with("trust.toml:6:20: member[0].revoked[0].key:")
+                && e.contains("not one of this member's publisher_keys"),
+            "{e}"
+        );
+        let e = parse_str(&member(&format!(
+            "revoked = [{{ key = \"{K1}\", as_of = \"yesterday\" }}]\n"
+        )))
+        .unwrap_err();
+        assert!(e.contains("member[0].revoked[0].as_of"), "{e}");
+        let e = parse_str(&member(&format!(
+            "revoked = [{{ key = \"{K1}\", as_of = \"2026-11-01T00:00:00Z\", colour = 1 }}]\n"
+        )))
+        .unwrap_err();
+        assert!(e.contains("unknown field `colour`"), "{e}");
     }
 }

@@ -339,7 +339,7 @@ fn sweep(configs: &[(usize, &'static str, MemSide, MemSide)]) {
     println!();
     println!("sweep: bits threshold max_ranges request_budget | d config | round trips, wire ÷ missing, overhead KiB, fails");
     for bits in [1u8, 2, 4] {
-        for t in [1usize, 2, 4, 8, 16, 32] {
+        for t in [1usize, 2, 4, 8, 32] {
             for (max_ranges, request_budget) in
                 [(64, None), (1024, None), (4096, Some(MESSAGE_BUDGET / 2))]
             {
@@ -352,7 +352,10 @@ fn sweep(configs: &[(usize, &'static str, MemSide, MemSide)]) {
                     request_budget,
                     ..CURRENT
                 };
-                for (d, label, a, b) in configs {
+                // The middle d, where constants matter most (d = 1 passes, d = max is
+                // bound by record bytes).
+                let mid = configs.get(3).map_or(0, |c| c.0);
+                for (d, label, a, b) in configs.iter().filter(|c| c.0 == mid) {
                     let (mut a, mut b) = (a.clone(), b.clone());
                     let missing = missing_bytes(&a, &b);
                     let s = session_with(&mut a, &mut b, &p, false);

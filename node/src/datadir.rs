@@ -6,6 +6,8 @@
 //! DATA/keys/publisher.key    ed25519 seed of the publisher key, hex (mode 0600)
 //! DATA/keys/libp2p.key       libp2p identity, protobuf encoding (mode 0600)
 //! DATA/api.token             bearer token of the HTTP API (mode 0600)
+//! DATA/admin.token           bearer token of the admin API (mode 0600; see admin/)
+//! DATA/audit.jsonl           audit log of admin actions (written by `techmesh run`)
 //! DATA/store/                the sled store (locked by whichever process opened it)
 //! DATA/api.addr              written by `techmesh run`: where its HTTP API listens
 //! ```
@@ -108,6 +110,7 @@ impl DataDir {
             &self.token_file(),
             format!("{}\n", hex::encode(random32()?)).as_bytes(),
         )?;
+        crate::admin::create_token(&self.admin_token_file())?;
         fs::write(self.node_toml(), text)?;
         fs::write(self.trust_toml(), trust::EMPTY_TRUST_TOML)?;
         Ok(())

@@ -50,6 +50,9 @@ pub fn now() -> Timestamp {
 /// mappings, search). Called after the record is durable, on the storing thread.
 pub trait RecordObserver: Send + Sync {
     fn on_new(&self, record: &Record);
+    /// Records were deleted from the store (an administrator purged a removed
+    /// member or a revoked key): forget them.
+    fn on_purged(&self, _ids: &[techmesh_protocol::record::Identity]) {}
 }
 
 /// Shared by every component that receives records.
@@ -101,6 +104,27 @@ impl Ingest {
             now: now(),
             max_future_skew_secs: self.max_future_skew_secs,
         }
+    }
+
+    /// Delete `publisher`'s stored records selected by `doomed` (see
+    /// [`Store::purge_publisher_where`]) and tell the observers.
+    pub fn purge(
+        &self,
+        publisher: &techmesh_protocol::record::PublicKey,
+        doomed: &dyn Fn(&Record) -> bool,
+    ) -> Result<u64, StoreError> {
+        let ids = self.store.purge_publisher_where(publisher, doomed)?;
+        if !ids.is_empty() {
+            for o in self
+                .observers
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+            {
+                o.on_purged(&ids);
+            }
+        }
+        Ok(ids.len() as u64)
     }
 
     /// Check a record's policy with the current trust list.

@@ -6,6 +6,7 @@
 //! - [`ingest`]: the one path by which records enter the store (verify → policy → store);
 //! - [`cli`]: the `techmesh` commands.
 
+pub mod admin;
 pub mod api;
 pub mod cli;
 pub mod datadir;
@@ -17,6 +18,7 @@ pub mod mappings;
 pub mod net;
 pub mod node;
 pub mod publish;
+pub mod query;
 pub mod run;
 pub mod store;
 pub mod sync;

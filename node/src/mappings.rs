@@ -100,6 +100,13 @@ impl RecordObserver for Mappings {
             }
         }
     }
+
+    fn on_purged(&self, ids: &[techmesh_protocol::record::Identity]) {
+        let mut t = self.translator.write().unwrap_or_else(|p| p.into_inner());
+        for id in ids.iter().filter(|id| id.kind == Kind::MappingSet) {
+            t.remove_set(id);
+        }
+    }
 }
 
 /// JSON of translation results, as the API and CLI show them.

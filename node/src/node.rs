@@ -66,6 +66,8 @@ pub struct Node {
     net: Option<NetClient>,
     pub seq_guard: Arc<SeqGuard>,
     pub mappings: Arc<crate::mappings::Mappings>,
+    /// Search and matchmaking index (empty until [`Node::with_search`]).
+    pub search: Arc<crate::query::SearchIndex>,
 }
 
 impl Node {
@@ -80,7 +82,14 @@ impl Node {
             net,
             seq_guard,
             mappings,
+            search: Arc::default(),
         }
+    }
+
+    /// Use this search index (loaded from the store and observing ingest).
+    pub fn with_search(mut self, search: Arc<crate::query::SearchIndex>) -> Node {
+        self.search = search;
+        self
     }
 
     pub fn ingest(&self) -> &crate::ingest::Ingest {
@@ -127,6 +136,9 @@ impl Node {
             .iter()
             .map(|(r, o)| Stored::of(r, &o.applied))
             .collect();
+        for (r, _) in &results {
+            tracing::info!(id = %r.identity(), seq = r.seq, hash = %r.hash(), "published");
+        }
         if let Some(net) = &self.net {
             for (r, o) in results {
                 if o.applied.is_new() {

@@ -22,6 +22,8 @@ use crate::sync::{self, SyncConfig};
 pub struct RunOptions {
     pub listen: Vec<String>,
     pub api: Option<String>,
+    /// Admin API bind address (default: `[admin] listen`).
+    pub admin: Option<String>,
 }
 
 fn parse_addrs(list: &[String], what: &str) -> Result<Vec<libp2p::Multiaddr>> {
@@ -62,6 +64,8 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
         local.publisher,
     )?);
     ingest.observe(mappings.clone());
+    let search = Arc::new(crate::query::SearchIndex::load(&*store)?);
+    ingest.observe(search.clone());
     let listen = if opts.listen.is_empty() {
         cfg.network.listen.clone()
     } else {
@@ -94,12 +98,9 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
         cfg.records.allow_publish_without_peer_seq,
     ));
     let publisher = Arc::new(Publisher::new(keypair, ingest.clone()));
-    let node = Arc::new(Node::new(
-        publisher,
-        Some(client.clone()),
-        seq_guard.clone(),
-        mappings,
-    ));
+    let node = Arc::new(
+        Node::new(publisher, Some(client.clone()), seq_guard.clone(), mappings).with_search(search),
+    );
     let net_task = tokio::spawn(event_loop.run());
     let guard = seq_guard.clone();
     let sync_cfg = SyncConfig {
@@ -138,6 +139,15 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
             .await;
     });
     std::fs::write(dir.api_addr_file(), api_addr.to_string())?;
+    let admin = Arc::new(crate::admin::Admin::new(dir, node.clone())?);
+    admin.enforce_revocations().await;
+    let (admin_addr, admin_task) = crate::admin::start(
+        dir,
+        admin.clone(),
+        opts.admin.as_deref().unwrap_or(&cfg.admin.listen),
+        stop_tx.subscribe(),
+    )
+    .await?;
 
     // Wait until the listeners are up, then announce readiness on stdout.
     let mut p2p = Vec::new();
@@ -151,6 +161,7 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
     let ready = serde_json::json!({
         "event": "ready",
         "api": api_addr.to_string(),
+        "admin": admin_addr.to_string(),
         "p2p": p2p.iter().map(|a| format!("{a}/p2p/{}", client.local_peer_id)).collect::<Vec<_>>(),
         "peer_id": client.local_peer_id.to_string(),
         "publisher": local.publisher.to_hex(),
@@ -165,23 +176,20 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => match dir.trust() {
-                Ok(t) => {
-                    node.set_trust(t).await;
-                    tracing::info!("trust list reloaded");
-                }
-                Err(e) => tracing::error!("trust list NOT reloaded, the running list stays: {e:#}"),
-            },
+            // Same path as POST /admin/v1/reload: validated, applied, audited, logged.
+            _ = hup.recv() => { let _ = admin.reload(&crate::admin::Actor::sighup()).await; }
         }
     }
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     let _ = api_task.await;
+    let _ = admin_task.await;
     client.shutdown().await;
     sync_task.abort();
     let _ = net_task.await;
     store.flush()?;
     let _ = std::fs::remove_file(dir.api_addr_file());
+    let _ = std::fs::remove_file(dir.admin_addr_file());
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use crate::body::{Body, Kind, Scope};
 use crate::codes::Scheme;
 use crate::record::{PublicKey, Record};
+use crate::time::Timestamp;
 
 /// What a member may do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub struct Roles {
 }
 
 /// One admitted exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Member {
     pub name: String,
     pub country: String,
@@ -33,6 +34,65 @@ pub struct Member {
     /// Scopes of records this member may receive. `national` additionally requires
     /// the member to be in the publisher's country.
     pub receive_scopes: BTreeSet<ScopeName>,
+    /// Revoked publisher keys (the key stays listed: records before the revocation
+    /// stay valid).
+    pub revoked: Vec<Revocation>,
+    /// What happens to this member's stored records when it is removed.
+    pub on_removal: OnRemoval,
+    /// May this member rotate its publisher key with a signed rotation statement?
+    pub allow_rotation: bool,
+}
+
+/// A revoked publisher key: records under `key` issued at or after `as_of`, or with
+/// a seq above `max_seq` (when given), are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub key: PublicKey,
+    pub as_of: Timestamp,
+    pub max_seq: Option<u64>,
+    pub reason: Option<String>,
+}
+
+impl Revocation {
+    /// Does this revocation refuse `record`?
+    pub fn covers(&self, record: &Record) -> bool {
+        record.publisher == self.key
+            && (record.issued_at >= self.as_of || self.max_seq.is_some_and(|m| record.seq > m))
+    }
+}
+
+/// What a node does with a removed member's stored records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnRemoval {
+    /// Keep them, shown as from a "former member" (the default).
+    #[default]
+    Keep,
+    /// Delete them from the store.
+    Purge,
+}
+
+impl OnRemoval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnRemoval::Keep => "keep",
+            OnRemoval::Purge => "purge",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OnRemoval> {
+        match s {
+            "keep" => Some(OnRemoval::Keep),
+            "purge" => Some(OnRemoval::Purge),
+            _ => None,
+        }
+    }
+}
+
+impl Member {
+    /// The revocation of `record`'s key that refuses it, if any.
+    pub fn revocation_of(&self, record: &Record) -> Option<&Revocation> {
+        self.revoked.iter().find(|r| r.covers(record))
+    }
 }
 
 /// [`Scope`] as an ordered set element.
@@ -87,6 +147,12 @@ pub enum PolicyRefusal {
     KindNotAllowed { member: String, kind: Kind },
     #[error("the record's scope {scope} does not allow this node to receive it")]
     OutOfScope { scope: &'static str },
+    #[error("key {key} of member {member:?} is revoked as of {as_of}")]
+    KeyRevoked {
+        member: String,
+        key: String,
+        as_of: String,
+    },
 }
 
 impl PolicyRefusal {
@@ -95,6 +161,7 @@ impl PolicyRefusal {
             PolicyRefusal::UnknownPublisher(_) => "unknown_publisher",
             PolicyRefusal::KindNotAllowed { .. } => "kind_not_allowed",
             PolicyRefusal::OutOfScope { .. } => "out_of_scope",
+            PolicyRefusal::KeyRevoked { .. } => "key_revoked",
         }
     }
 }
@@ -126,6 +193,13 @@ impl TrustList {
             let member = self
                 .member_by_key(&record.publisher)
                 .ok_or_else(|| PolicyRefusal::UnknownPublisher(record.publisher.to_hex()))?;
+            if let Some(r) = member.revocation_of(record) {
+                return Err(PolicyRefusal::KeyRevoked {
+                    member: member.name.clone(),
+                    key: r.key.to_hex(),
+                    as_of: r.as_of.to_string(),
+                });
+            }
             may_publish(member, &record.body)?;
         }
         let scope = record.body.scope();
@@ -137,6 +211,20 @@ impl TrustList {
             });
         }
         Ok(())
+    }
+
+    /// How this node sees the publisher of a stored record: `self`, `member`,
+    /// `former member` (no longer in the trust list) or `revoked key` (signed under
+    /// a key revoked as of a time before the record).
+    pub fn publisher_status(&self, local: &LocalNode, record: &Record) -> &'static str {
+        if record.publisher == local.publisher {
+            return "self";
+        }
+        match self.member_by_key(&record.publisher) {
+            None => "former member",
+            Some(m) if m.revocation_of(record).is_some() => "revoked key",
+            Some(_) => "member",
+        }
     }
 
     /// May `record` be sent to `member` (gossip, sync, query answers)?
@@ -277,5 +365,243 @@ impl TrustList {
         }
         let country = self.publisher_country(local, &record.publisher)?;
         Some(topics::for_scope(record.body.scope(), country))
+    }
+}
+
+/// Key rotation: a member moves to a new publisher key with a statement signed by
+/// its old key. The signed bytes are `ROTATION_PREFIX || JCS({at, member, new_key,
+/// old_key})`: the prefix keeps a rotation signature from ever being valid as a
+/// record's (whose prefix is `techmesh-record-v1:`) and vice versa.
+pub mod rotation {
+    use ed25519_dalek::Signature;
+    use serde_json::{json, Value};
+
+    use crate::canonical;
+    use crate::record::{Keypair, PublicKey};
+    use crate::time::Timestamp;
+
+    pub const ROTATION_PREFIX: &str = "techmesh-rotation-v1:";
+
+    /// What the old key says: "from `at` on, `member` publishes under `new_key`".
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RotationStatement {
+        pub member: String,
+        pub old_key: PublicKey,
+        pub new_key: PublicKey,
+        pub at: Timestamp,
+    }
+
+    /// A statement with the old key's signature.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SignedRotation {
+        pub statement: RotationStatement,
+        pub sig: [u8; 64],
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum RotationError {
+        #[error("not a rotation statement: {0}")]
+        Malformed(String),
+        #[error("the signature is not the old key's signature of this statement")]
+        BadSignature,
+        #[error("the {which} key is not usable: {reason}")]
+        BadKey { which: &'static str, reason: String },
+        #[error("old and new key are the same")]
+        SameKey,
+    }
+
+    impl RotationStatement {
+        pub fn signing_bytes(&self) -> Vec<u8> {
+            let v = json!({
+                "at": self.at.to_string(),
+                "member": self.member,
+                "new_key": self.new_key.to_hex(),
+                "old_key": self.old_key.to_hex(),
+            });
+            let mut msg = ROTATION_PREFIX.as_bytes().to_vec();
+            msg.extend_from_slice(&canonical::encode(&v));
+            msg
+        }
+
+        /// Sign with the old key (`old` must be the key pair of `old_key`).
+        pub fn sign(self, old: &Keypair) -> Result<SignedRotation, RotationError> {
+            if old.public() != self.old_key {
+                return Err(RotationError::BadKey {
+                    which: "old",
+                    reason: "the signing key is not the statement's old key".into(),
+                });
+            }
+            let sig = old.sign_bytes(&self.signing_bytes());
+            Ok(SignedRotation {
+                statement: self,
+                sig,
+            })
+        }
+    }
+
+    impl SignedRotation {
+        pub fn to_json(&self) -> Value {
+            let s = &self.statement;
+            json!({
+                "type": "techmesh-key-rotation",
+                "member": s.member,
+                "old_key": s.old_key.to_hex(),
+                "new_key": s.new_key.to_hex(),
+                "at": s.at.to_string(),
+                "sig": hex::encode(self.sig),
+            })
+        }
+
+        pub fn from_json(v: &Value) -> Result<SignedRotation, RotationError> {
+            let field = |name: &str| {
+                v.get(name).and_then(Value::as_str).ok_or_else(|| {
+                    RotationError::Malformed(format!("{name}: missing or not a string"))
+                })
+            };
+            let key = |name: &str| {
+                PublicKey::from_hex(field(name)?).ok_or_else(|| {
+                    RotationError::Malformed(format!("{name}: not 64 lowercase hex digits"))
+                })
+            };
+            let at = Timestamp::parse(field("at")?).ok_or_else(|| {
+                RotationError::Malformed("at: not a timestamp YYYY-MM-DDTHH:MM:SSZ".into())
+            })?;
+            let mut sig = [0u8; 64];
+            hex::decode_to_slice(field("sig")?, &mut sig)
+                .map_err(|_| RotationError::Malformed("sig: not 128 hex digits".into()))?;
+            Ok(SignedRotation {
+                statement: RotationStatement {
+                    member: field("member")?.to_string(),
+                    old_key: key("old_key")?,
+                    new_key: key("new_key")?,
+                    at,
+                },
+                sig,
+            })
+        }
+
+        /// Both keys usable, different, and the signature the old key's (strict).
+        pub fn verify(&self) -> Result<(), RotationError> {
+            let s = &self.statement;
+            if s.old_key == s.new_key {
+                return Err(RotationError::SameKey);
+            }
+            s.new_key.check_point().map_err(|e| RotationError::BadKey {
+                which: "new",
+                reason: e.to_string(),
+            })?;
+            let vk = s.old_key.check_point().map_err(|e| RotationError::BadKey {
+                which: "old",
+                reason: e.to_string(),
+            })?;
+            vk.verify_strict(&s.signing_bytes(), &Signature::from_bytes(&self.sig))
+                .map_err(|_| RotationError::BadSignature)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rotation::*;
+    use super::*;
+    use crate::record::Keypair;
+
+    fn entry_body() -> Body {
+        crate::body::prepare(Kind::Entry, &crate::vectors::sample_entry()).unwrap()
+    }
+
+    fn list_with(member: Member) -> TrustList {
+        TrustList {
+            members: vec![member],
+        }
+    }
+
+    fn local() -> LocalNode {
+        LocalNode {
+            publisher: Keypair::from_seed(&[1; 32]).public(),
+            country: "CN".into(),
+        }
+    }
+
+    fn publisher(kp: &Keypair) -> Member {
+        Member {
+            name: "GD".into(),
+            country: "CN".into(),
+            publisher_keys: vec![kp.public()],
+            roles: Roles {
+                publish_entries: true,
+                ..Roles::default()
+            },
+            receive_scopes: ScopeName::all(),
+            ..Member::default()
+        }
+    }
+
+    #[test]
+    fn revocation_refuses_records_from_its_time_on_and_keeps_older_ones() {
+        let kp = Keypair::from_seed(&[2; 32]);
+        let as_of = Timestamp(1_800_000_000);
+        let mut m = publisher(&kp);
+        m.revoked.push(Revocation {
+            key: kp.public(),
+            as_of,
+            max_seq: None,
+            reason: None,
+        });
+        let t = list_with(m);
+        let before = kp.sign(1, Timestamp(as_of.0 - 1), entry_body()).unwrap();
+        let at = kp.sign(2, as_of, entry_body()).unwrap();
+        assert_eq!(t.accept(&local(), &before), Ok(()));
+        assert_eq!(t.publisher_status(&local(), &before), "member");
+        let e = t.accept(&local(), &at).unwrap_err();
+        assert_eq!(e.reason(), "key_revoked");
+        assert_eq!(t.publisher_status(&local(), &at), "revoked key");
+        // A seq bound catches a backdated record too.
+        let mut m = publisher(&kp);
+        m.revoked.push(Revocation {
+            key: kp.public(),
+            as_of,
+            max_seq: Some(5),
+            reason: None,
+        });
+        let t = list_with(m);
+        let backdated = kp.sign(6, Timestamp(as_of.0 - 100), entry_body()).unwrap();
+        assert_eq!(
+            t.accept(&local(), &backdated).unwrap_err().reason(),
+            "key_revoked"
+        );
+        // Someone no longer listed is a former member.
+        let empty = TrustList::default();
+        assert_eq!(empty.publisher_status(&local(), &before), "former member");
+    }
+
+    #[test]
+    fn rotation_statement_signs_and_verifies_strictly() {
+        let old = Keypair::from_seed(&[3; 32]);
+        let new = Keypair::from_seed(&[4; 32]);
+        let st = RotationStatement {
+            member: "GD".into(),
+            old_key: old.public(),
+            new_key: new.public(),
+            at: Timestamp(1_800_000_000),
+        };
+        assert!(st
+            .signing_bytes()
+            .starts_with(b"techmesh-rotation-v1:{\"at\":"));
+        let signed = st.clone().sign(&old).unwrap();
+        signed.verify().unwrap();
+        let back = SignedRotation::from_json(&signed.to_json()).unwrap();
+        assert_eq!(back, signed);
+        back.verify().unwrap();
+        // Any change breaks the signature.
+        let mut forged = signed.clone();
+        forged.statement.new_key = Keypair::from_seed(&[5; 32]).public();
+        assert_eq!(forged.verify(), Err(RotationError::BadSignature));
+        // Only the old key may sign it.
+        assert!(st.clone().sign(&new).is_err());
+        // A record signature is never a rotation signature (domain separation).
+        let mut as_record = signed;
+        as_record.sig = old.sign_bytes(&st.signing_bytes()[ROTATION_PREFIX.len()..]);
+        assert_eq!(as_record.verify(), Err(RotationError::BadSignature));
     }
 }

@@ -14,6 +14,8 @@ pub struct Node {
     pub dir: PathBuf,
     pub port: u16,
     pub api: String,
+    /// Address of the admin API.
+    pub admin: String,
     pub peer_id: String,
     pub publisher: String,
     child: Option<Child>,
@@ -32,6 +34,8 @@ impl Node {
                 "--listen",
                 &format!("/ip4/127.0.0.1/tcp/{port}"),
                 "--api",
+                "127.0.0.1:0",
+                "--admin",
                 "127.0.0.1:0",
             ])
             .env(
@@ -63,6 +67,7 @@ impl Node {
             dir: dir.to_path_buf(),
             port,
             api: ready["api"].as_str().expect("api").into(),
+            admin: ready["admin"].as_str().expect("admin").into(),
             peer_id: ready["peer_id"].as_str().expect("peer_id").into(),
             publisher: ready["publisher"].as_str().expect("publisher").into(),
             child: Some(child),

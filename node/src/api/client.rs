@@ -172,6 +172,23 @@ impl Backend for ApiBackend {
         self.get_json("/v1/mappings")
     }
 
+    fn search(&self, p: &crate::query::SearchParams) -> Result<Value> {
+        self.send(self.http.get(format!("{}/v1/search", self.base)).query(p))
+    }
+
+    fn match_entries(&self, req: &crate::query::MatchRequest) -> Result<Value> {
+        self.send(self.http.post(format!("{}/v1/match", self.base)).json(req))
+    }
+
+    fn agenda(&self, event: &str, p: &crate::query::agenda::AgendaParams) -> Result<Value> {
+        let url = format!(
+            "{}/v1/events/{}/agenda",
+            self.base,
+            event.replace('/', "%2F")
+        );
+        self.send(self.http.get(url).query(p))
+    }
+
     fn withdraw(&self, id: &Identity, reason: Option<String>) -> Result<Stored> {
         let v = self.send(
             self.http

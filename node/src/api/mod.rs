@@ -6,6 +6,7 @@ pub mod client;
 mod mappings;
 pub use mappings::parse_code;
 mod routes;
+mod search;
 
 use std::sync::Arc;
 

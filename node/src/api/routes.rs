@@ -26,14 +26,23 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/withdraw", post(withdraw))
         .route("/v1/translate", get(super::mappings::translate))
         .route("/v1/mappings", get(super::mappings::list))
+        .merge(super::search::routes())
         .with_state(state)
 }
 
-fn record_json(r: &Record) -> Value {
+fn record_json(s: &ApiState, r: &Record) -> Value {
+    let ingest = s.node.ingest();
+    let status = ingest
+        .trust
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .publisher_status(&ingest.local, r);
     json!({
         "id": r.identity().to_string(),
         "hash": r.hash().to_hex(),
         "record": String::from_utf8_lossy(r.bytes()),
+        // self | member | former member | revoked key (docs/OPERATIONS.md §2)
+        "publisher_status": status,
     })
 }
 
@@ -89,7 +98,9 @@ async fn list(
     let recs = tokio::task::spawn_blocking(move || node.store().list(&filter))
         .await
         .map_err(|e| anyhow::anyhow!(e))??;
-    Ok(Json(Value::Array(recs.iter().map(record_json).collect())))
+    Ok(Json(Value::Array(
+        recs.iter().map(|r| record_json(&s, r)).collect(),
+    )))
 }
 
 #[derive(Deserialize)]
@@ -123,7 +134,7 @@ async fn get_one(
         }
     };
     match r {
-        Some(r) => Ok(Json(record_json(&r))),
+        Some(r) => Ok(Json(record_json(&s, &r))),
         None => Err(ApiError(
             axum::http::StatusCode::NOT_FOUND,
             "no such record".into(),

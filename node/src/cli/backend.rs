@@ -65,6 +65,16 @@ pub trait Backend {
     ) -> Result<serde_json::Value>;
     /// Mapping sets and conflicts as `GET /v1/mappings` returns them.
     fn mappings(&self) -> Result<serde_json::Value>;
+    /// Search results as `GET /v1/search` returns them.
+    fn search(&self, p: &crate::query::SearchParams) -> Result<serde_json::Value>;
+    /// Ranked matches as `POST /v1/match` returns them.
+    fn match_entries(&self, req: &crate::query::MatchRequest) -> Result<serde_json::Value>;
+    /// An event's agenda as `GET /v1/events/{id}/agenda` returns it.
+    fn agenda(
+        &self,
+        event: &str,
+        p: &crate::query::agenda::AgendaParams,
+    ) -> Result<serde_json::Value>;
 }
 
 /// Direct access: this process holds the store lock.
@@ -183,6 +193,28 @@ impl Backend for LocalBackend {
 
     fn mappings(&self) -> Result<serde_json::Value> {
         Ok(self.mappings_index()?.status_json())
+    }
+
+    fn search(&self, p: &crate::query::SearchParams) -> Result<serde_json::Value> {
+        let idx = crate::query::SearchIndex::load(self.store())?;
+        let v = crate::query::search(&idx.read(), &self.mappings_index()?, p);
+        v.map_err(|e| anyhow!(e))
+    }
+
+    fn match_entries(&self, req: &crate::query::MatchRequest) -> Result<serde_json::Value> {
+        let idx = crate::query::SearchIndex::load(self.store())?;
+        let v = crate::query::run_match(&idx.read(), &self.mappings_index()?, req);
+        v.map_err(|e| anyhow!(e))
+    }
+
+    fn agenda(
+        &self,
+        event: &str,
+        p: &crate::query::agenda::AgendaParams,
+    ) -> Result<serde_json::Value> {
+        let idx = crate::query::SearchIndex::load(self.store())?;
+        let v = crate::query::agenda::agenda(&idx.read(), &self.mappings_index()?, event, p);
+        v.map_err(|e| anyhow!(e))
     }
 }
 

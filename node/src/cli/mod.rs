@@ -10,6 +10,8 @@ mod backend;
 mod mappings;
 pub use backend::{Backend, Stored};
 mod records;
+mod search;
+mod trust;
 
 use std::path::PathBuf;
 
@@ -127,7 +129,14 @@ pub enum Command {
         /// HTTP API bind address (default from node.toml).
         #[arg(long)]
         api: Option<String>,
+        /// Admin API bind address (default from node.toml `[admin] listen`).
+        #[arg(long)]
+        admin: Option<String>,
     },
+    /// The trust list of the running node (through its admin API): list, add,
+    /// remove, revoke, reload, peers, disconnect, audit; key rotation.
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
     /// Translate a code to another scheme through the recognised mapping sets,
     /// showing each chain: `techmesh translate gbt4754:C3841 --to isic4`.
     Translate {
@@ -144,6 +153,13 @@ pub enum Command {
     /// Standard mapping sets (SSSOM/TSV): import, export, list.
     #[command(subcommand)]
     Mappings(mappings::MappingsCommand),
+    /// Full-text and filtered search of the entries held (any language).
+    Search(search::SearchArgs),
+    /// Ranked offers for a request (or requests for an offer), with the reasons.
+    Match(search::MatchArgs),
+    /// Matchmaking events: meeting agendas.
+    #[command(subcommand)]
+    Events(search::EventsCommand),
     /// Check the store: every record readable, indexes agree with records. Exit 0 iff clean.
     Check,
     /// Show the running node's status: records by kind, store digest, peers.
@@ -200,11 +216,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             file,
             max_future_skew_secs,
         } => records::verify_file(&file, max_future_skew_secs),
-        Command::Run { listen, api } => {
+        Command::Trust(cmd) => trust::run(&dir, cmd),
+        Command::Run { listen, api, admin } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(crate::run::run(
                 &dir,
-                crate::run::RunOptions { listen, api },
+                crate::run::RunOptions { listen, api, admin },
             ))?;
             Ok(0)
         }
@@ -250,6 +267,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             json,
         } => mappings::translate(&*backend::open(&dir)?, &code, &to, depth.clamp(1, 6), json),
         Command::Mappings(cmd) => mappings::run(&*backend::open(&dir)?, cmd),
+        Command::Search(a) => search::search(&*backend::open(&dir)?, a),
+        Command::Match(a) => search::match_(&*backend::open(&dir)?, a),
+        Command::Events(cmd) => search::events(&*backend::open(&dir)?, cmd),
         other => {
             let backend = backend::open(&dir)?;
             records::run(&*backend, &dir, other)

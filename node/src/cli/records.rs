@@ -257,7 +257,11 @@ pub fn run(b: &dyn Backend, dir: &DataDir, cmd: Command) -> Result<i32> {
         | Command::DebugInject { .. }
         | Command::Check
         | Command::Translate { .. }
-        | Command::Mappings(_) => {
+        | Command::Mappings(_)
+        | Command::Search(_)
+        | Command::Match(_)
+        | Command::Events(_)
+        | Command::Trust(_) => {
             unreachable!("handled in cli::run")
         }
     }

@@ -211,7 +211,11 @@ impl EventLoop {
         }
         for (peer, topic) in offenders {
             tracing::warn!(%peer, %topic, "peer subscribed to a topic it may not receive: no gossip to it");
-            self.swarm.behaviour_mut().gossipsub.blacklist_peer(&peer);
+            let g = &mut self.swarm.behaviour_mut().gossipsub;
+            g.blacklist_peer(&peer);
+            // A blacklist only refuses what the peer sends; publishing (flood publish)
+            // skips peers below the publish threshold: put it far below.
+            g.set_application_score(&peer, -1.0e6);
         }
     }
 

@@ -114,4 +114,17 @@ pub trait Store: Send + Sync + 'static {
     /// Cross-check records against index rows (for `techmesh check`): problems found.
     fn check(&self) -> Result<Vec<String>, StoreError>;
     fn flush(&self) -> Result<(), StoreError>;
+    /// Delete the current records of `publisher` for which `doomed` holds, with
+    /// their index and sync rows, in one atomic, flushed batch. Seq rows, the
+    /// watermark and equivocation evidence stay (a purged seq never counts as
+    /// unused). Returns the identities removed.
+    fn purge_publisher_where(
+        &self,
+        publisher: &PublicKey,
+        doomed: &dyn Fn(&Record) -> bool,
+    ) -> Result<Vec<Identity>, StoreError>;
+    /// Delete every current record of `publisher` (see [`Store::purge_publisher_where`]).
+    fn purge_publisher(&self, publisher: &PublicKey) -> Result<u64, StoreError> {
+        Ok(self.purge_publisher_where(publisher, &|_| true)?.len() as u64)
+    }
 }

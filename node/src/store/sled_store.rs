@@ -414,4 +414,42 @@ impl Store for SledStore {
         self.db.flush()?;
         Ok(())
     }
+
+    fn purge_publisher_where(
+        &self,
+        publisher: &PublicKey,
+        doomed: &dyn Fn(&Record) -> bool,
+    ) -> Result<Vec<Identity>, StoreError> {
+        let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut batch = sled::Batch::default();
+        let mut removed = Vec::new();
+        for row in self.tree.scan_prefix(key(keys::CURRENT, &[&publisher.0])) {
+            let (k, v) = row?;
+            let id_key = &k[1..];
+            let id = Identity::from_key(id_key)
+                .ok_or_else(|| corrupt("identity key", hex::encode(&k)))?;
+            let version = parse_current(&v)?;
+            let Some(r) = self.blob(&version.hash)? else {
+                return Err(corrupt(
+                    "current version",
+                    format!("no record bytes for {id}"),
+                ));
+            };
+            if !doomed(&r) {
+                continue;
+            }
+            batch.remove(k.to_vec());
+            batch.remove(key(keys::BLOB, &[&version.hash.0]));
+            batch.remove(key(keys::SYNC, &[&keys::identity_digest(id_key)]));
+            for ik in index_keys(&r.body) {
+                batch.remove(index_row(&ik, &id));
+            }
+            removed.push(id);
+        }
+        if !removed.is_empty() {
+            self.tree.apply_batch(batch)?;
+            self.db.flush()?;
+        }
+        Ok(removed)
+    }
 }

@@ -219,3 +219,50 @@ mod orders {
         }
     }
 }
+
+#[test]
+fn purge_publisher_removes_records_indexes_and_sync_rows_but_keeps_watermarks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let other = Keypair::from_seed(&[8; 32]);
+    let mine = [
+        signed(1, entry("p1", "one", "H01M 10/0525")),
+        signed(2, entry("p2", "two", "G06N 3/08")),
+    ];
+    let theirs = other
+        .sign(
+            1,
+            Timestamp(1_795_000_000),
+            entry("o1", "other", "H01M 10/0525"),
+        )
+        .unwrap();
+    s.apply(&mine).unwrap();
+    s.apply(std::slice::from_ref(&theirs)).unwrap();
+    let digest_before = s.digest().unwrap();
+    // A filtered purge removes only what the filter selects.
+    let gone = s
+        .purge_publisher_where(&kp().public(), &|r| r.seq >= 2)
+        .unwrap();
+    assert_eq!(gone, vec![mine[1].identity()]);
+    assert_ne!(s.digest().unwrap(), digest_before);
+    assert_eq!(s.purge_publisher(&kp().public()).unwrap(), 1);
+    assert!(s.get(&mine[0].identity()).unwrap().is_none());
+    assert!(s.get_by_hash(&mine[0].hash()).unwrap().is_none());
+    let code = IndexKey::Code {
+        scheme: Scheme::Ipc,
+        code: "H01M".into(),
+    };
+    assert_eq!(s.find(&code).unwrap(), vec![theirs.identity()]);
+    assert_eq!(s.counts().unwrap().total(), 1);
+    assert_eq!(s.sync_items(&[]).unwrap().len(), 1);
+    assert!(s.check().unwrap().is_empty(), "{:?}", s.check().unwrap());
+    // The watermark stays: purged seqs are never handed out again.
+    assert_eq!(s.watermark(&kp().public()).unwrap(), Some(2));
+    assert_eq!(s.purge_publisher(&kp().public()).unwrap(), 0);
+    // The same record can come back (e.g. the member is admitted again).
+    assert_eq!(
+        s.apply(std::slice::from_ref(&mine[0])).unwrap()[0].applied,
+        Applied::Inserted
+    );
+    assert!(s.check().unwrap().is_empty());
+}

@@ -420,6 +420,7 @@ fn an_unrecognised_authoritys_set_is_ignored() {
             ..Roles::default()
         },
         receive_scopes: Default::default(),
+        ..Member::default()
     };
     let trust = TrustList {
         members: vec![

@@ -1,16 +1,19 @@
 //! The one integration-test binary: real `techmesh` processes on 127.0.0.1.
 //!
+//! - `admin`: trust-list administration (admin API, reload, revocation, rotation);
 //! - `cli`: the command line on one data dir (issue: foundation);
 //! - `federation`: gossip, late joiners, partitions, restarts (issue: federation);
 //! - `hostile`: untrusted peers, forged records, equivocation;
 //! - `scope`: national / international scopes in gossip and sync;
 //! - `self_fork`: the no-self-fork guard.
 
+mod admin;
 mod cli;
 mod federation;
 mod hostile;
 mod mappings;
 mod scope;
+mod search;
 mod self_fork;
 mod tabular;
 

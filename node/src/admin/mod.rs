@@ -1,0 +1,791 @@
+//! The admin API: the trust list, peers and the audit log of a running node, on
+//! its own HTTP bind (`[admin] listen`, `127.0.0.1:7781` by default) with its own
+//! bearer token (`DATA/admin.token`, mode 0600, created by `techmesh init`, or by
+//! `techmesh run` for a data dir made before it existed).
+//!
+//! The admin token is separate from `DATA/api.token`: the API token is handed to
+//! publishing tools (imports, spreadsheets), the admin token decides who the node
+//! trusts. Neither is accepted in place of the other.
+//!
+//! `trust.toml` stays the single source of truth: every change through the API is
+//! made to the file (validated as a whole, written atomically) and then applied
+//! through the same path as a reload (SIGHUP or `POST /admin/v1/reload`):
+//! [`Admin::apply`] sets the policy, re-gates connections (a removed member is
+//! disconnected at once), purges what must be purged, and everything is written to
+//! the audit log (`audit.rs`). A change or reload that does not validate changes
+//! nothing: neither the file nor the running list.
+
+mod audit;
+mod routes;
+pub mod trust_file;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use techmesh_protocol::record::PublicKey;
+use techmesh_protocol::time::Timestamp;
+use techmesh_protocol::trust::rotation::SignedRotation;
+use techmesh_protocol::trust::{Member, OnRemoval, TrustList};
+
+use crate::datadir::DataDir;
+use crate::node::Node;
+pub use audit::Audit;
+pub use routes::router;
+use trust_file::{member_json, write_atomic, TrustFile};
+
+/// An admin API error: status + message (JSON `{"error": ...}`).
+#[derive(Debug)]
+pub struct AdminError(pub StatusCode, pub String);
+
+impl AdminError {
+    pub fn bad(m: impl Into<String>) -> AdminError {
+        AdminError(StatusCode::BAD_REQUEST, m.into())
+    }
+    pub fn not_found(m: impl Into<String>) -> AdminError {
+        AdminError(StatusCode::NOT_FOUND, m.into())
+    }
+    pub fn conflict(m: impl Into<String>) -> AdminError {
+        AdminError(StatusCode::CONFLICT, m.into())
+    }
+    pub fn forbidden(m: impl Into<String>) -> AdminError {
+        AdminError(StatusCode::FORBIDDEN, m.into())
+    }
+    pub fn unprocessable(m: impl Into<String>) -> AdminError {
+        AdminError(StatusCode::UNPROCESSABLE_ENTITY, m.into())
+    }
+    pub fn internal(m: impl Into<String>) -> AdminError {
+        AdminError(StatusCode::INTERNAL_SERVER_ERROR, m.into())
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+/// Files of the admin API in the data dir.
+impl DataDir {
+    pub fn admin_token_file(&self) -> PathBuf {
+        self.root.join("admin.token")
+    }
+    /// Written by `techmesh run`: where the admin API listens.
+    pub fn admin_addr_file(&self) -> PathBuf {
+        self.root.join("admin.addr")
+    }
+    pub fn audit_file(&self) -> PathBuf {
+        self.root.join("audit.jsonl")
+    }
+    pub fn admin_token(&self) -> Result<String> {
+        let path = self.admin_token_file();
+        Ok(std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .trim()
+            .to_string())
+    }
+}
+
+/// Create a new random token file (mode 0600), never overwriting one.
+pub fn create_token(path: &Path) -> Result<()> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(format!("{}\n", hex::encode(b)).as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// The admin token of `dir`, created when missing (data dirs from before it).
+pub fn ensure_token(dir: &DataDir) -> Result<String> {
+    let path = dir.admin_token_file();
+    if !path.exists() {
+        create_token(&path)?;
+        tracing::info!(file = %path.display(), "created the admin API token");
+    }
+    dir.admin_token()
+}
+
+/// The name a token goes by in the audit log: never the token itself.
+pub fn token_id(token: &str) -> String {
+    format!(
+        "token:{}",
+        &hex::encode(Sha256::digest(token.as_bytes()))[..8]
+    )
+}
+
+/// Who did it: the token's id (or `sighup`), and the operator name the caller
+/// gave in `X-Techmesh-Operator` (unverified, for the log only).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: String,
+    pub operator: Option<String>,
+}
+
+impl Actor {
+    pub fn sighup() -> Actor {
+        Actor {
+            id: "sighup".into(),
+            operator: None,
+        }
+    }
+}
+
+/// Body of `POST /admin/v1/members/{name}/revoke`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// The key (default: the member's only key).
+    pub key: Option<String>,
+    /// `YYYY-MM-DDTHH:MM:SSZ` (default: now).
+    pub as_of: Option<String>,
+    /// Also refuse records with a seq above this (catches backdated records).
+    pub max_seq: Option<u64>,
+    pub reason: Option<String>,
+}
+
+pub struct Admin {
+    trust_path: PathBuf,
+    node: Arc<Node>,
+    token: String,
+    token_id: String,
+    audit: Audit,
+    /// One trust-list change (or reload) at a time.
+    lock: tokio::sync::Mutex<()>,
+}
+
+/// Members by name.
+fn by_name(list: &TrustList) -> BTreeMap<&str, &Member> {
+    list.members.iter().map(|m| (m.name.as_str(), m)).collect()
+}
+
+/// Members added, removed or changed between two lists, as (before, after) JSON
+/// maps name → member.
+fn diff_json(old: &TrustList, new: &TrustList) -> (Value, Value) {
+    let (o, n) = (by_name(old), by_name(new));
+    let mut before = serde_json::Map::new();
+    let mut after = serde_json::Map::new();
+    for (name, m) in &o {
+        if n.get(name) != Some(m) {
+            before.insert((*name).into(), member_json(m));
+        }
+    }
+    for (name, m) in &n {
+        if o.get(name) != Some(m) {
+            after.insert((*name).into(), member_json(m));
+        }
+    }
+    (Value::Object(before), Value::Object(after))
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl Admin {
+    pub fn new(dir: &DataDir, node: Arc<Node>) -> Result<Admin> {
+        let token = ensure_token(dir)?;
+        Ok(Admin {
+            trust_path: dir.trust_toml(),
+            node,
+            token_id: token_id(&token),
+            token,
+            audit: Audit::open(&dir.audit_file())?,
+            lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn running(&self) -> TrustList {
+        self.node
+            .ingest()
+            .trust
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn log(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        before: Value,
+        after: Value,
+        outcome: Result<&Value, &AdminError>,
+    ) {
+        let (result, error, details) = match outcome {
+            Ok(d) => ("ok", None, d.clone()),
+            Err(e) if e.0 == StatusCode::UNAUTHORIZED => {
+                ("refused", Some(e.1.as_str()), Value::Null)
+            }
+            Err(e) => ("failed", Some(e.1.as_str()), Value::Null),
+        };
+        let entry = audit::Entry {
+            actor: &actor.id,
+            operator: actor.operator.as_deref(),
+            action,
+            target,
+            before,
+            after,
+            result,
+            error,
+            details,
+        };
+        if let Err(e) = self.audit.append(entry) {
+            tracing::error!("AUDIT LOG NOT WRITTEN: {e:#}");
+        }
+    }
+
+    /// Check the bearer token; a missing or wrong one is refused (401), logged and
+    /// audited, and changes nothing.
+    pub fn authorize(
+        &self,
+        headers: &HeaderMap,
+        action: &str,
+        target: &str,
+    ) -> Result<Actor, AdminError> {
+        let presented = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let operator = headers
+            .get("x-techmesh-operator")
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().filter(|c| !c.is_control()).take(64).collect());
+        match presented {
+            Some(t) if constant_time_eq(t.trim(), &self.token) => Ok(Actor {
+                id: self.token_id.clone(),
+                operator,
+            }),
+            other => {
+                let who = if other.is_some() {
+                    "wrong-token"
+                } else {
+                    "unauthenticated"
+                };
+                tracing::warn!(
+                    action,
+                    target,
+                    who,
+                    "admin call refused: missing or wrong bearer token"
+                );
+                let e = AdminError(
+                    StatusCode::UNAUTHORIZED,
+                    "admin calls need the bearer token in DATA/admin.token".into(),
+                );
+                let actor = Actor {
+                    id: who.into(),
+                    operator,
+                };
+                self.log(&actor, action, target, Value::Null, Value::Null, Err(&e));
+                Err(e)
+            }
+        }
+    }
+
+    /// Apply a validated list everywhere: policy (new records of removed members
+    /// and under revoked keys are refused from now on), connections (removed
+    /// peers disconnected at once), mapping recognition; then purge what the list
+    /// says to purge. Returns a report.
+    pub async fn apply(&self, new: TrustList) -> Value {
+        let old = self.running();
+        let (o, n) = (by_name(&old), by_name(&new));
+        let added: Vec<String> = n
+            .keys()
+            .filter(|k| !o.contains_key(*k))
+            .map(|k| k.to_string())
+            .collect();
+        let removed: Vec<Member> = o
+            .iter()
+            .filter(|(k, _)| !n.contains_key(*k))
+            .map(|(_, m)| (*m).clone())
+            .collect();
+        let changed: Vec<String> = n
+            .iter()
+            .filter(|(k, m)| o.get(*k).is_some_and(|old| old != *m))
+            .map(|(k, _)| k.to_string())
+            .collect();
+        let new_peers: HashSet<&String> = new.members.iter().flat_map(|m| &m.peer_ids).collect();
+        let connected: HashSet<String> = self
+            .node
+            .net()
+            .map(|net| {
+                net.peers
+                    .snapshot()
+                    .into_iter()
+                    .filter(|p| p.connected)
+                    .map(|p| p.peer_id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let disconnected: Vec<String> = old
+            .members
+            .iter()
+            .flat_map(|m| &m.peer_ids)
+            .filter(|p| !new_peers.contains(p) && connected.contains(*p))
+            .cloned()
+            .collect();
+        // What to purge: removed members set to purge (keys nobody else lists),
+        // and records under newly revoked keys from the revocation on.
+        let kept_keys: HashSet<PublicKey> = new
+            .members
+            .iter()
+            .flat_map(|m| m.publisher_keys.iter().copied())
+            .collect();
+        let mut purges: Vec<(
+            String,
+            PublicKey,
+            Option<techmesh_protocol::trust::Revocation>,
+        )> = Vec::new();
+        for m in removed.iter().filter(|m| m.on_removal == OnRemoval::Purge) {
+            for k in m.publisher_keys.iter().filter(|k| !kept_keys.contains(k)) {
+                purges.push((m.name.clone(), *k, None));
+            }
+        }
+        for m in &new.members {
+            let before = o.get(m.name.as_str());
+            for r in &m.revoked {
+                let known = before.is_some_and(|b| b.revoked.contains(r));
+                if !known {
+                    purges.push((m.name.clone(), r.key, Some(r.clone())));
+                }
+            }
+        }
+        self.node.set_trust(new.clone()).await;
+        let ingest = self.node.ingest().clone();
+        let purged = tokio::task::spawn_blocking(move || {
+            let mut out: BTreeMap<String, u64> = BTreeMap::new();
+            for (name, key, rev) in purges {
+                let r = match &rev {
+                    None => ingest.purge(&key, &|_| true),
+                    Some(rv) => ingest.purge(&key, &|rec| rv.covers(rec)),
+                };
+                match r {
+                    Ok(n) => {
+                        if n > 0 {
+                            tracing::info!(member = %name, key = %key, records = n, "purged records");
+                        }
+                        *out.entry(name).or_default() += n;
+                    }
+                    Err(e) => tracing::error!(member = %name, "purge failed: {e}"),
+                }
+            }
+            out
+        })
+        .await
+        .unwrap_or_default();
+        for m in &removed {
+            tracing::info!(member = %m.name, on_removal = m.on_removal.as_str(), "member removed from the trust list");
+        }
+        json!({
+            "members": new.members.len(),
+            "added": added,
+            "removed": removed.iter().map(|m| m.name.clone()).collect::<Vec<_>>(),
+            "changed": changed,
+            "disconnected": disconnected,
+            "purged": purged,
+        })
+    }
+
+    /// At start: purge records that revocations in the trust list refuse (a
+    /// revocation added while the node was stopped). Cheap: only the revoked keys'
+    /// records are read.
+    pub async fn enforce_revocations(&self) {
+        let list = self.running();
+        let ingest = self.node.ingest().clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for m in &list.members {
+                for r in &m.revoked {
+                    match ingest.purge(&r.key, &|rec| r.covers(rec)) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(member = %m.name, key = %r.key, records = n, "purged records under a revoked key"),
+                        Err(e) => tracing::error!(member = %m.name, "purge failed: {e}"),
+                    }
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Reload `trust.toml` (SIGHUP and `POST /admin/v1/reload`). A file that does
+    /// not validate leaves the running list untouched.
+    pub async fn reload(&self, actor: &Actor) -> Result<Value, AdminError> {
+        let _g = self.lock.lock().await;
+        let new = match techmesh_config::trust::load(&self.trust_path) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("trust list NOT reloaded, the running list stays: {e}");
+                let err = AdminError::unprocessable(format!(
+                    "trust list NOT reloaded, the running list stays: {e}"
+                ));
+                self.log(
+                    actor,
+                    "reload",
+                    "trust.toml",
+                    Value::Null,
+                    Value::Null,
+                    Err(&err),
+                );
+                return Err(err);
+            }
+        };
+        let (before, after) = diff_json(&self.running(), &new);
+        let report = self.apply(new).await;
+        self.log(
+            actor,
+            "reload",
+            "trust.toml",
+            before.clone(),
+            after.clone(),
+            Ok(&report),
+        );
+        tracing::info!("trust list reloaded");
+        Ok(
+            json!({"result": "ok", "action": "reload", "before": before, "after": after, "report": report}),
+        )
+    }
+
+    /// Change `trust.toml` with `edit` (which returns the member name it is
+    /// about), validate the whole new file, write it atomically, then apply it as
+    /// a reload does. Anything refused changes nothing and is audited as failed.
+    async fn change(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target_hint: &str,
+        edit: impl FnOnce(&mut TrustFile) -> Result<String, AdminError>,
+    ) -> Result<Value, AdminError> {
+        let _g = self.lock.lock().await;
+        let prepared = (|| {
+            let mut f = TrustFile::read(&self.trust_path)?;
+            let before_list = f.list.clone();
+            let target = edit(&mut f)?;
+            let text = f.render();
+            let new = f.validate(&text)?;
+            write_atomic(&self.trust_path, &text).map_err(|e| {
+                AdminError::internal(format!("writing {}: {e}", self.trust_path.display()))
+            })?;
+            Ok((target, before_list, new))
+        })();
+        let (target, before_list, new) = match prepared {
+            Ok(x) => x,
+            Err(e) => {
+                self.log(
+                    actor,
+                    action,
+                    target_hint,
+                    Value::Null,
+                    Value::Null,
+                    Err(&e),
+                );
+                return Err(e);
+            }
+        };
+        let find = |l: &TrustList| {
+            l.members
+                .iter()
+                .find(|m| m.name == target)
+                .map(member_json)
+                .unwrap_or(Value::Null)
+        };
+        let (before, after) = (find(&before_list), find(&new));
+        let report = self.apply(new).await;
+        self.log(
+            actor,
+            action,
+            &target,
+            before.clone(),
+            after.clone(),
+            Ok(&report),
+        );
+        tracing::info!(action, member = %target, "trust list changed through the admin API");
+        Ok(json!({
+            "result": "ok", "action": action, "target": target,
+            "before": before, "after": after, "report": report,
+        }))
+    }
+
+    /// Admit a new member (JSON with the fields of `[[member]]` in trust.toml).
+    pub async fn add_member(&self, actor: &Actor, member: Value) -> Result<Value, AdminError> {
+        let hint = member["name"].as_str().unwrap_or("").to_string();
+        self.change(actor, "members.add", &hint, |f| {
+            let name = member["name"]
+                .as_str()
+                .map(|s| s.trim().to_string())
+                .ok_or_else(|| AdminError::bad("name: missing or not a string"))?;
+            if f.index_of(&name).is_some() {
+                return Err(AdminError::conflict(format!(
+                    "a member named {name:?} is already in the trust list (remove it first to replace it)"
+                )));
+            }
+            f.push_member(trust_file::member_table(&member)?)?;
+            Ok(name)
+        })
+        .await
+    }
+
+    /// Remove a member: disconnected at once, its new records refused, its stored
+    /// records kept (marked "former member") or purged, as its `on_removal` says.
+    pub async fn remove_member(&self, actor: &Actor, name: &str) -> Result<Value, AdminError> {
+        self.change(actor, "members.remove", name, |f| {
+            let i = f
+                .index_of(name)
+                .ok_or_else(|| AdminError::not_found(format!("no member named {name:?}")))?;
+            f.remove_member(i)?;
+            Ok(f.list.members[i].name.clone())
+        })
+        .await
+    }
+
+    /// Revoke one of a member's keys as of a time.
+    pub async fn revoke(
+        &self,
+        actor: &Actor,
+        name: &str,
+        req: RevokeRequest,
+    ) -> Result<Value, AdminError> {
+        self.change(actor, "members.revoke", name, |f| {
+            let i = f
+                .index_of(name)
+                .ok_or_else(|| AdminError::not_found(format!("no member named {name:?}")))?;
+            let m = f.list.members[i].clone();
+            let key = match (&req.key, m.publisher_keys.as_slice()) {
+                (Some(k), _) => PublicKey::from_hex(k).ok_or_else(|| {
+                    AdminError::bad(format!("key: {k:?} is not 64 lowercase hex digits"))
+                })?,
+                (None, [only]) => *only,
+                (None, keys) => {
+                    return Err(AdminError::bad(format!(
+                        "key: member {:?} has {} keys: say which one to revoke",
+                        m.name,
+                        keys.len()
+                    )))
+                }
+            };
+            if !m.publisher_keys.contains(&key) {
+                return Err(AdminError::bad(format!(
+                    "key: {key} is not one of member {:?}'s publisher keys",
+                    m.name
+                )));
+            }
+            if let Some(r) = m.revoked.iter().find(|r| r.key == key) {
+                return Err(AdminError::conflict(format!(
+                    "key {key} is already revoked as of {}",
+                    r.as_of
+                )));
+            }
+            let as_of = match &req.as_of {
+                Some(t) => Timestamp::parse(t).ok_or_else(|| {
+                    AdminError::bad(format!(
+                        "as_of: {t:?} is not a UTC time such as 2026-11-01T00:00:00Z"
+                    ))
+                })?,
+                None => crate::ingest::now(),
+            };
+            let mut rv = json!({"key": key.to_hex(), "as_of": as_of.to_string()});
+            if let Some(s) = req.max_seq {
+                rv["max_seq"] = json!(s);
+            }
+            if let Some(r) = &req.reason {
+                rv["reason"] = json!(r);
+            }
+            let v = trust_file::member_table(&json!({"x": rv}))?
+                .remove("x")
+                .and_then(|i| i.into_value().ok())
+                .ok_or_else(|| AdminError::internal("revocation entry"))?;
+            f.push_to(i, "revoked", v)?;
+            Ok(m.name)
+        })
+        .await
+    }
+
+    /// Accept a key rotation statement: verified against the old key the trust
+    /// list holds for the member, only if the member has `allow_rotation = true`.
+    /// The new key is added; the old key stays listed (its records stay valid) and
+    /// is retired as of the rotation time (later records under it are refused).
+    pub async fn accept_rotation(
+        &self,
+        actor: &Actor,
+        statement: Value,
+    ) -> Result<Value, AdminError> {
+        let hint = statement["old_key"].as_str().unwrap_or("").to_string();
+        self.change(actor, "rotation.accept", &hint, |f| {
+            let signed = SignedRotation::from_json(&statement)
+                .map_err(|e| AdminError::bad(format!("rotation statement refused: {e}")))?;
+            signed
+                .verify()
+                .map_err(|e| AdminError::bad(format!("rotation statement refused: {e}")))?;
+            let s = &signed.statement;
+            let now = crate::ingest::now();
+            if s.at.0 > now.0 + 300 {
+                return Err(AdminError::bad(format!(
+                    "rotation statement refused: dated {} in the future",
+                    s.at
+                )));
+            }
+            let i = f
+                .list
+                .members
+                .iter()
+                .position(|m| m.publisher_keys.contains(&s.old_key))
+                .ok_or_else(|| {
+                    AdminError::not_found(format!(
+                        "no member of this trust list has the old key {}",
+                        s.old_key
+                    ))
+                })?;
+            let m = f.list.members[i].clone();
+            if !m.allow_rotation {
+                return Err(AdminError::forbidden(format!(
+                    "member {:?} may not rotate its key here (set allow_rotation = true for it in trust.toml)",
+                    m.name
+                )));
+            }
+            if let Some(other) = f.list.member_by_key(&s.new_key) {
+                return Err(AdminError::conflict(format!(
+                    "the new key is already listed under member {:?}",
+                    other.name
+                )));
+            }
+            let prior = m.revoked.iter().find(|r| r.key == s.old_key);
+            if let Some(r) = prior {
+                if r.as_of <= s.at {
+                    return Err(AdminError::forbidden(format!(
+                        "the old key is revoked as of {}: a rotation it signed at {} is not accepted",
+                        r.as_of, s.at
+                    )));
+                }
+            }
+            f.push_to(i, "publisher_keys", s.new_key.to_hex().into())?;
+            if prior.is_none() {
+                let rv = json!({"x": {
+                    "key": s.old_key.to_hex(),
+                    "as_of": s.at.to_string(),
+                    "reason": format!("rotated to {}", s.new_key),
+                }});
+                let v = trust_file::member_table(&rv)?
+                    .remove("x")
+                    .and_then(|i| i.into_value().ok())
+                    .ok_or_else(|| AdminError::internal("revocation entry"))?;
+                f.push_to(i, "revoked", v)?;
+            }
+            Ok(m.name)
+        })
+        .await
+    }
+
+    /// Close the connections to a peer now (a trust-listed peer may reconnect:
+    /// remove the member to keep it out).
+    pub async fn disconnect(&self, actor: &Actor, peer_id: &str) -> Result<Value, AdminError> {
+        let result = async {
+            let peer: libp2p::PeerId = peer_id
+                .parse()
+                .map_err(|_| AdminError::bad(format!("{peer_id:?} is not a peer id")))?;
+            let net = self
+                .node
+                .net()
+                .ok_or_else(|| AdminError::conflict("this node has no network"))?;
+            let was = net.peers.get(peer_id).is_some_and(|p| p.connected);
+            net.disconnect(peer)
+                .await
+                .map_err(|e| AdminError::internal(e.to_string()))?;
+            Ok(json!({"peer_id": peer_id, "was_connected": was}))
+        }
+        .await;
+        self.log(
+            actor,
+            "peers.disconnect",
+            peer_id,
+            Value::Null,
+            Value::Null,
+            result.as_ref(),
+        );
+        result.map(|d| json!({"result": "ok", "action": "peers.disconnect", "target": peer_id, "report": d}))
+    }
+
+    /// The running trust list, each member with its connected peers.
+    pub fn members_json(&self) -> Value {
+        let connected: BTreeSet<String> = self
+            .node
+            .net()
+            .map(|n| {
+                n.peers
+                    .snapshot()
+                    .into_iter()
+                    .filter(|p| p.connected)
+                    .map(|p| p.peer_id)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let list = self.running();
+        Value::Array(
+            list.members
+                .iter()
+                .map(|m| {
+                    let mut v = member_json(m);
+                    v["connected_peers"] = json!(m
+                        .peer_ids
+                        .iter()
+                        .filter(|p| connected.contains(*p))
+                        .collect::<Vec<_>>());
+                    v
+                })
+                .collect(),
+        )
+    }
+
+    pub async fn peers_json(&self) -> Value {
+        self.node.peers_json().await
+    }
+
+    pub fn audit_tail(&self, limit: usize) -> Result<Vec<Value>, AdminError> {
+        self.audit
+            .tail(limit)
+            .map_err(|e| AdminError::internal(format!("{e:#}")))
+    }
+}
+
+/// Bind the admin API, write `DATA/admin.addr`, and serve until `stop` changes.
+pub async fn start(
+    dir: &DataDir,
+    admin: Arc<Admin>,
+    listen: &str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let addr: std::net::SocketAddr = listen.parse().with_context(|| {
+        format!("admin.listen: {listen:?} is not an address such as 127.0.0.1:7781")
+    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the admin API on {addr}"))?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router(admin))
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+    });
+    std::fs::write(dir.admin_addr_file(), addr.to_string())?;
+    Ok((addr, task))
+}
