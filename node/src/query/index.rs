@@ -358,4 +358,11 @@ impl RecordObserver for SearchIndex {
             self.apply(r);
         }
     }
+
+    fn on_purged(&self, ids: &[Identity]) {
+        let mut inner = self.inner.write().unwrap_or_else(|p| p.into_inner());
+        for id in ids {
+            inner.remove(id);
+        }
+    }
 }

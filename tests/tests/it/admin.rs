@@ -204,12 +204,14 @@ fn purge_on_removal_by_sighup_deletes_the_members_records() {
         let c = f.node(0).connected();
         (c.is_empty(), c)
     });
-    let a = audit(f.node(0));
-    let reload = a
-        .iter()
-        .rev()
-        .find(|e| e["action"] == "reload")
-        .expect("reload audited");
+    let reload = wait_until("the SIGHUP reload audited", DEADLINE, || {
+        let r = audit(f.node(0))
+            .into_iter()
+            .rev()
+            .find(|e| e["action"] == "reload");
+        (r.is_some(), r)
+    })
+    .unwrap();
     assert_eq!(reload["actor"], "sighup");
     assert_eq!(reload["details"]["purged"]["guangdong"], 2, "{reload}");
     assert_eq!(reload["before"]["guangdong"]["on_removal"], "purge");

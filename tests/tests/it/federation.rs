@@ -81,6 +81,14 @@ fn partition_and_heal_converge_to_identical_digests() {
         let c: Vec<usize> = (0..3).map(|i| f.node(i).connected().len()).collect();
         (c.iter().all(|&n| n == 2), c)
     });
+    // Each node must have heard its seq from a peer before the cut (no-self-fork
+    // guard), or C could never publish while isolated.
+    wait_until("every seq confirmed by a peer", DEADLINE, || {
+        let c: Vec<bool> = (0..3)
+            .map(|i| f.node(i).status()["seq_confirmed_by_peer"] == true)
+            .collect();
+        (c.iter().all(|x| *x), c)
+    });
     // Cut C off from both (trust lists reloaded with SIGHUP: links blocked).
     f.set_links(&[(0, 1)]);
     wait_until("C isolated", DEADLINE, || {
