@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of docs/BENCHMARKS.md in release and prints their figures.
 #
-#   scripts/bench.sh [ingest|store|sync|all]      (default: all)
+#   scripts/bench.sh [ingest|store|sync|translate|federation|all]   (default: all)
 #
-# Each benchmark is a plain binary (node/benches/NAME.rs, harness = false) that
-# re-runs itself pinned to one core with `taskset` and prints its figures as
-# Markdown tables plus `RATIO ...` lines. A copy of each output is kept under
-# ${CARGO_TARGET_DIR:-target}/bench-results/.
+# ingest, store, sync: node/benches/NAME.rs, plain binaries (harness = false) that
+# re-run themselves pinned to one core with `taskset` and print their figures as
+# Markdown tables plus `RATIO ...` lines. translate: protocol/benches/translate.rs.
+# federation: tests/benches/federation.rs, real release nodes on 127.0.0.1
+# (TECHMESH_BIN is set to the release build of `techmesh`). A copy of each
+# output is kept under ${CARGO_TARGET_DIR:-target}/bench-results/.
 #
 # Environment (passed through to the benchmarks):
 #   TECHMESH_BENCH_RECORDS       records of `ingest` (default 20000) and `store` (default 1000000)
@@ -25,28 +27,45 @@ case "$what" in
   ingest) benches=(ingest) ;;
   store) benches=(store_1m) ;;
   sync) benches=(sync) ;;
-  all) benches=(ingest store_1m sync) ;;
+  translate) benches=(translate) ;;
+  federation) benches=(federation) ;;
+  all) benches=(ingest store_1m sync translate federation) ;;
   -h|--help)
     sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
     exit 0 ;;
   *)
-    echo "usage: scripts/bench.sh [ingest|store|sync|all]" >&2
+    echo "usage: scripts/bench.sh [ingest|store|sync|translate|federation|all]" >&2
     exit 2 ;;
 esac
 
-results="${CARGO_TARGET_DIR:-target}/bench-results"
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+results="$target_dir/bench-results"
 mkdir -p "$results"
+
+# Which package holds each benchmark.
+package() {
+  case "$1" in
+    translate) echo techmesh-protocol ;;
+    federation) echo techmesh-tests ;;
+    *) echo techmesh-node ;;
+  esac
+}
 
 echo "== building the benchmarks (release)"
 for b in "${benches[@]}"; do
-  cargo bench -q -p techmesh-node --bench "$b" --no-run
+  cargo bench -q -p "$(package "$b")" --bench "$b" --no-run
+  if [ "$b" = federation ]; then
+    cargo build -q --release -p techmesh-node --bin techmesh
+    export TECHMESH_BIN="$target_dir/release/techmesh"
+  fi
 done
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 for b in "${benches[@]}"; do
   echo
-  echo "== cargo bench -p techmesh-node --bench $b"
-  cargo bench -q -p techmesh-node --bench "$b" | tee "$results/$b.txt"
+  echo "== cargo bench -p $(package "$b") --bench $b"
+  cargo bench -q -p "$(package "$b")" --bench "$b" | tee "$results/$b.txt"
 done
 echo
 echo "== figures kept in $results/"

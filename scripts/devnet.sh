@@ -5,7 +5,8 @@
 #
 #   scripts/devnet.sh [--nodes N] [--dir DIR] [--base-port P] [--no-wait]
 #
-# Nodes listen on P2P ports BASE.. and APIs on BASE+100..; Ctrl-C stops them all.
+# Nodes listen on P2P ports BASE.., APIs on BASE+100.., admin APIs on BASE+200..;
+# Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,7 +53,7 @@ for i in $(seq 0 $((NODES - 1))); do
   args=(--data-dir "$d" init --name "$name" --country "$country")
   [ "$region" != "-" ] && args+=(--region "$region")
   "$TM" "${args[@]}" >/dev/null
-  sed -i "s#^listen = \[\"/ip4/0.0.0.0/tcp/7700\"\]#listen = [\"/ip4/127.0.0.1/tcp/$((BASE + i))\"]#; s#^listen = \"127.0.0.1:7780\"#listen = \"127.0.0.1:$((BASE + 100 + i))\"#; s#^interval_secs = 30#interval_secs = 5#" "$d/node.toml"
+  sed -i "s#^listen = \[\"/ip4/0.0.0.0/tcp/7700\"\]#listen = [\"/ip4/127.0.0.1/tcp/$((BASE + i))\"]#; s#^listen = \"127.0.0.1:7780\"#listen = \"127.0.0.1:$((BASE + 100 + i))\"#; s#^listen = \"127.0.0.1:7781\"#listen = \"127.0.0.1:$((BASE + 200 + i))\"#; s#^interval_secs = 30#interval_secs = 5#" "$d/node.toml"
   if [ -n "$data" ]; then
     "$TM" --data-dir "$d" import "scripts/demo-data/$data" 2>&1 | sed "s#^#  $name: #"
   fi
@@ -118,7 +119,7 @@ echo "waiting for every node to connect to the others..."
 for _ in $(seq 1 300); do
   ok=1
   for i in $(seq 0 $((NODES - 1))); do
-    n=$("$TM" --data-dir "$DIR/${names[$i]}" status 2>/dev/null | sed -n 's/.*"peers_connected": \([0-9]*\).*/\1/p')
+    n=$("$TM" --data-dir "$DIR/${names[$i]}" status 2>/dev/null | sed -n 's/.*"peers_connected": \([0-9]*\).*/\1/p' || true)
     [ "${n:-0}" -ge $((NODES - 1)) ] || ok=0
   done
   [ "$ok" = 1 ] && break
@@ -129,7 +130,7 @@ sleep 3  # one sync round, so the counts below show the replicated library
 printf '\n%-12s %-8s %-22s %s\n' NODE COUNTRY API RECORDS
 for i in $(seq 0 $((NODES - 1))); do
   d="$DIR/${names[$i]}"
-  total=$("$TM" --data-dir "$d" status | sed -n 's/.*"records_total": \([0-9]*\).*/\1/p')
+  total=$("$TM" --data-dir "$d" status | sed -n 's/.*"records_total": \([0-9]*\).*/\1/p' || true)
   printf '%-12s %-8s %-22s %s\n' "${names[$i]}" "${countries[$i]}" "http://$(cat "$d/api.addr")" "$total"
 done
 cat <<TXT
@@ -138,6 +139,10 @@ The federation is running. Try, in another terminal:
   target/release/techmesh --data-dir $DIR/cacic-kenya list          # what Kenya received
   target/release/techmesh --data-dir $DIR/hubei peers               # peers and sync state
   target/release/techmesh --data-dir $DIR/hubei status
+  target/release/techmesh --data-dir $DIR/hubei search 电池                        # Chinese full text
+  target/release/techmesh --data-dir $DIR/cacic-kenya match cacic-2026-0103       # explained matches
+  target/release/techmesh --data-dir $DIR/hubei translate gbt4754:C3841 --to isic4
+  target/release/techmesh --data-dir $DIR/hubei events agenda cacic-2027-matchmaking
 Logs: $DIR/<node>/node.log. National-scope entries stay in China: compare the counts.
 TXT
 if [ "$WAIT" = 1 ]; then
