@@ -8,7 +8,11 @@
 //! `TECHMESH_BENCH_NO_PIN=1` (do not pin the process to one core with `taskset`).
 //!
 //! Every figure is a median over the repetitions, and the repetitions interleave the
-//! measurements, so the ratios compare figures taken under the same conditions.
+//! measurements; each ratio is the median of the ratios within one repetition, so it
+//! compares figures taken under the same conditions. Rates are given over wall time
+//! and over the process's CPU time (the machine may be shared). A last section
+//! ("store anatomy") counts the sled rows one record makes and replays exactly those
+//! rows into raw sled, to show what `Store::apply` spends its time on.
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
