@@ -14,14 +14,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use techmesh_node::ingest::now;
 use techmesh_node::store::{SledStore, Store};
-use techmesh_protocol::body::{self, Body, Kind};
 use techmesh_protocol::record::{Identity, Keypair};
 use techmesh_protocol::time::Timestamp;
-use techmesh_protocol::vectors::sample_entry;
 
 const BATCH: usize = 1000;
 /// The node.toml default page cache.
@@ -274,34 +270,4 @@ fn status_kib(field: &str) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-/// Realistic entry bodies: the sample offer with its own local id, title, summary,
-/// classification and target countries (the same generator as the ingest bench).
-fn entry_body(i: u64) -> Body {
-    const CLASSES: [(&str, &str); 4] = [
-        ("H01M 10/0525", "C3841"),
-        ("H01M 4/38", "C3841"),
-        ("H02J 7/00", "C3849"),
-        ("B60L 58/12", "C3670"),
-    ];
-    const COUNTRIES: [&str; 5] = ["KE", "EG", "NG", "KZ", "ET"];
-    let mut v = sample_entry();
-    let (ipc, gbt) = CLASSES[(i % 4) as usize];
-    v["local_id"] = Value::from(format!("bench-{i:08}"));
-    v["title"]["en"] = Value::from(format!(
-        "High-safety Si/C-anode lithium-ion cell, variant {i}"
-    ));
-    v["title"]["zh"] = Value::from(format!("高安全硅碳负极锂离子电池（型号 {i}）"));
-    v["summary"]["en"] = Value::from(format!(
-        "Silicon-carbon composite anode, over {} cycles at 1C; pilot line available.",
-        2000 + i % 997
-    ));
-    v["classifications"][0]["code"] = Value::from(ipc);
-    v["classifications"][1]["code"] = Value::from(gbt);
-    v["target_countries"] = Value::from(vec![
-        COUNTRIES[(i % 5) as usize],
-        COUNTRIES[((i + 2) % 5) as usize],
-    ]);
-    body::prepare(Kind::Entry, &v).unwrap_or_else(|e| panic!("bench entry {i}: {e}"))
 }

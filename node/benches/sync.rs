@@ -28,11 +28,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use serde_bytes::ByteBuf;
-use serde_json::Value;
 
 use techmesh_node::ingest::{now, Ingest};
 use techmesh_node::store::SledStore;
-use techmesh_protocol::body::{self, Body, Kind};
 use techmesh_protocol::record::{Keypair, Record, RecordHash};
 use techmesh_protocol::sync::{
     self as psync, Fingerprint, Item, Outcome, Range, SyncRequest, SyncResponse, MAX_FETCH,
@@ -40,7 +38,6 @@ use techmesh_protocol::sync::{
 };
 use techmesh_protocol::time::Timestamp;
 use techmesh_protocol::trust::{LocalNode, TrustList};
-use techmesh_protocol::vectors::sample_entry;
 use techmesh_protocol::version::Version;
 
 /// node.toml default `network.max_message_bytes`: the codec refuses larger messages.
@@ -1072,32 +1069,3 @@ fn under_bits(path: &[u8], digest: &[u8; 16], bits: u8) -> bool {
 }
 
 // ---------------------------------------------------------------- helpers
-
-/// Realistic entry bodies (the same generator as the ingest and store benches).
-fn entry_body(i: u64) -> Body {
-    const CLASSES: [(&str, &str); 4] = [
-        ("H01M 10/0525", "C3841"),
-        ("H01M 4/38", "C3841"),
-        ("H02J 7/00", "C3849"),
-        ("B60L 58/12", "C3670"),
-    ];
-    const COUNTRIES: [&str; 5] = ["KE", "EG", "NG", "KZ", "ET"];
-    let mut v = sample_entry();
-    let (ipc, gbt) = CLASSES[(i % 4) as usize];
-    v["local_id"] = Value::from(format!("bench-{i:08}"));
-    v["title"]["en"] = Value::from(format!(
-        "High-safety Si/C-anode lithium-ion cell, variant {i}"
-    ));
-    v["title"]["zh"] = Value::from(format!("高安全硅碳负极锂离子电池（型号 {i}）"));
-    v["summary"]["en"] = Value::from(format!(
-        "Silicon-carbon composite anode, over {} cycles at 1C; pilot line available.",
-        2000 + i % 997
-    ));
-    v["classifications"][0]["code"] = Value::from(ipc);
-    v["classifications"][1]["code"] = Value::from(gbt);
-    v["target_countries"] = Value::from(vec![
-        COUNTRIES[(i % 5) as usize],
-        COUNTRIES[((i + 2) % 5) as usize],
-    ]);
-    body::prepare(Kind::Entry, &v).unwrap_or_else(|e| panic!("bench entry {i}: {e}"))
-}

@@ -179,17 +179,7 @@ impl Node {
                         }
                     }
                 }
-                Err(e) => out.push(Stored {
-                    id: String::new(),
-                    hash: String::new(),
-                    seq: 0,
-                    status: if matches!(e, crate::ingest::IngestError::Refused(_)) {
-                        "refused".into()
-                    } else {
-                        "invalid".into()
-                    },
-                    error: Some(e.to_string()),
-                }),
+                Err(e) => out.push(Stored::not_stored(&e)),
             }
         }
         Ok(out)

@@ -329,14 +329,7 @@ impl Admin {
         let connected: HashSet<String> = self
             .node
             .net()
-            .map(|net| {
-                net.peers
-                    .snapshot()
-                    .into_iter()
-                    .filter(|p| p.connected)
-                    .map(|p| p.peer_id)
-                    .collect()
-            })
+            .map(|n| n.peers.connected_ids().into_iter().collect())
             .unwrap_or_default();
         let disconnected: Vec<String> = old
             .members
@@ -728,14 +721,7 @@ impl Admin {
         let connected: BTreeSet<String> = self
             .node
             .net()
-            .map(|n| {
-                n.peers
-                    .snapshot()
-                    .into_iter()
-                    .filter(|p| p.connected)
-                    .map(|p| p.peer_id)
-                    .collect()
-            })
+            .map(|n| n.peers.connected_ids().into_iter().collect())
             .unwrap_or_default();
         let list = self.running();
         Value::Array(

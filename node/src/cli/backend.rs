@@ -27,6 +27,22 @@ pub struct Stored {
 }
 
 impl Stored {
+    /// A record that did not get in: `refused` (policy) or `invalid`, with the reason.
+    pub fn not_stored(e: &crate::ingest::IngestError) -> Stored {
+        let status = if matches!(e, crate::ingest::IngestError::Refused(_)) {
+            "refused"
+        } else {
+            "invalid"
+        };
+        Stored {
+            id: String::new(),
+            hash: String::new(),
+            seq: 0,
+            status: status.into(),
+            error: Some(e.to_string()),
+        }
+    }
+
     pub fn of(r: &Record, applied: &crate::store::Applied) -> Stored {
         use crate::store::Applied::*;
         let status = match applied {
@@ -142,16 +158,7 @@ impl Backend for LocalBackend {
             .into_iter()
             .map(|r| match r {
                 Ok((rec, o)) => Stored::of(&rec, &o.applied),
-                Err(e) => Stored {
-                    id: String::new(),
-                    hash: String::new(),
-                    seq: 0,
-                    status: match e {
-                        crate::ingest::IngestError::Refused(_) => "refused".into(),
-                        _ => "invalid".into(),
-                    },
-                    error: Some(e.to_string()),
-                },
+                Err(e) => Stored::not_stored(&e),
             })
             .collect())
     }

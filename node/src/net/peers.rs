@@ -58,6 +58,17 @@ impl PeerTable {
             .collect()
     }
 
+    /// Peer ids currently connected.
+    pub fn connected_ids(&self) -> std::collections::BTreeSet<String> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|p| p.connected)
+            .map(|p| p.peer_id.clone())
+            .collect()
+    }
+
     pub fn get(&self, peer: &str) -> Option<PeerInfo> {
         self.inner
             .lock()
