@@ -30,7 +30,7 @@ import unicodedata
 MAX_RECORD_BYTES = 131072
 SIGNING_PREFIX = b"techmesh-record-v1:"
 ENVELOPE_MEMBERS = {"v", "kind", "publisher", "seq", "issued_at", "body", "sig"}
-KINDS = ("entry", "mapping_set", "event", "tombstone")
+KINDS = ("entry", "mapping_set", "event", "tombstone", "membership")
 U64_MAX = 2**64 - 1
 
 
@@ -592,7 +592,23 @@ EVENT = struct(
 
 TOMBSTONE = struct(target_kind=(KIND_NAMES, "req"), local_id=(STR, "req"), reason=(STR, "opt"))
 
-BODY_SHAPES = {"entry": ENTRY, "mapping_set": MAPPING_SET, "event": EVENT, "tombstone": TOMBSTONE}
+MEMBERSHIP = struct(
+    local_id=(STR, "req"),
+    federation=(STR, "req"),
+    members=(list_of(struct(
+        name=(STR, "req"),
+        country=(STR, "req"),
+        region=(STR, "opt"),
+        publisher_keys=(list_of(STR), "def"),
+        peer_ids=(list_of(STR), "def"),
+        addresses=(list_of(STR), "def"),
+        roles=(list_of(enum("publish_entries", "publish_events", "observer")), "def"),
+        publish_mappings=(list_of(STR), "def"),
+        receive_scopes=(list_of(SCOPE), "req"),
+    )), "req"),
+)
+
+BODY_SHAPES = {"entry": ENTRY, "mapping_set": MAPPING_SET, "event": EVENT, "tombstone": TOMBSTONE, "membership": MEMBERSHIP}
 DEFAULTS = {"list": list, "map": dict, BOOL: lambda: False}
 
 
@@ -869,7 +885,81 @@ def check_tombstone(t, r):
         r.text("reason", t["reason"], 500)
 
 
-CHECKS = {"entry": check_entry, "mapping_set": check_mapping_set, "event": check_event, "tombstone": check_tombstone}
+ROLE_ORDER = ("publish_entries", "publish_events", "observer")
+SCOPE_ORDER = ("federation", "national", "international")
+PEER_ID_CHARS = set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+
+
+def _strictly_sorted(keys):
+    return all(a < b for a, b in zip(keys, keys[1:]))
+
+
+def _region_of(region, cc):
+    sub = region[len(cc) + 1:]
+    return region.startswith(cc + "-") and 1 <= len(sub) <= 3 and all(c.isascii() and (c.isupper() or c.isdigit()) for c in sub)
+
+
+def check_membership(ml, r):
+    """PROTOCOL.md §6.9: a federation anchor's signed membership list."""
+    r.local_id("local_id", ml["local_id"])
+    r.text("federation", ml["federation"], 256)
+    r.max_items("members", ml["members"], 200)
+    names, keys, peers = set(), set(), set()
+    for i, m in enumerate(ml["members"]):
+        p = f"members[{i}]"
+        r.text(f"{p}.name", m["name"], 256)
+        if _trim(m["name"]) != m["name"]:
+            r.fail(f"{p}.name", "has leading or trailing spaces")
+        r.country(f"{p}.country", m["country"])
+        if m["region"] is not None and not _region_of(m["region"], m["country"]):
+            r.fail(f"{p}.region", f"{m['region']!r} is not an ISO 3166-2 region of {m['country']}")
+        if not m["publisher_keys"] and not m["peer_ids"]:
+            r.fail(p, "lists neither publisher_keys nor peer_ids: nothing would be admitted")
+        r.max_items(f"{p}.publisher_keys", m["publisher_keys"], 4)
+        for j, k in enumerate(m["publisher_keys"]):
+            path = f"{p}.publisher_keys[{j}]"
+            if not HEX64.match(k):
+                r.fail(path, f"{k!r} is not a publisher key (64 lowercase hex digits)")
+                continue
+            point = decode_point(bytes.fromhex(k))
+            if point in ("non_canonical", "not_on_curve"):
+                r.fail(path, f"not a valid public key ({point})")
+            elif is_small_order(point):
+                r.fail(path, "a small-order (weak) public key")
+        r.max_items(f"{p}.peer_ids", m["peer_ids"], 4)
+        for j, pid in enumerate(m["peer_ids"]):
+            if not (40 <= len(pid) <= 60 and set(pid) <= PEER_ID_CHARS):
+                r.fail(f"{p}.peer_ids[{j}]", f"{pid!r} is not a libp2p peer id")
+        r.max_items(f"{p}.addresses", m["addresses"], 8)
+        for j, a in enumerate(m["addresses"]):
+            if not (a.startswith("/") and len(a) <= 256 and not any(c.isspace() or _is_control(c) for c in a)):
+                r.fail(f"{p}.addresses[{j}]", f"{a!r} is not a multiaddr")
+        if not _strictly_sorted([ROLE_ORDER.index(x) for x in m["roles"]]):
+            r.fail(f"{p}.roles", "must be sorted and without duplicates")
+        if "observer" in m["roles"] and (len(m["roles"]) > 1 or m["publish_mappings"]):
+            r.fail(f"{p}.roles", "an observer may not also publish")
+        for j, pair in enumerate(m["publish_mappings"]):
+            a, sep, b = pair.partition("->")
+            if not sep or a not in SCHEMES or b not in SCHEMES:
+                r.fail(f"{p}.publish_mappings[{j}]", f"{pair!r} is not a scheme pair such as 'gbt4754->nace2'")
+        if not _strictly_sorted(m["publish_mappings"]):
+            r.fail(f"{p}.publish_mappings", "must be sorted and without duplicates")
+        if not _strictly_sorted([SCOPE_ORDER.index(x) for x in m["receive_scopes"]]):
+            r.fail(f"{p}.receive_scopes", "must be in the order federation, national, international, without duplicates")
+        if m["name"] in names:
+            r.fail(f"{p}.name", f"{m['name']!r} is listed twice")
+        names.add(m["name"])
+        for j, k in enumerate(m["publisher_keys"]):
+            if k in keys:
+                r.fail(f"{p}.publisher_keys[{j}]", f"key {k} is listed twice")
+            keys.add(k)
+        for j, pid in enumerate(m["peer_ids"]):
+            if pid in peers:
+                r.fail(f"{p}.peer_ids[{j}]", f"peer id {pid} is listed twice")
+            peers.add(pid)
+
+
+CHECKS = {"entry": check_entry, "mapping_set": check_mapping_set, "event": check_event, "tombstone": check_tombstone, "membership": check_membership}
 
 
 def check_body(kind, value):

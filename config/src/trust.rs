@@ -14,10 +14,23 @@
 //! on_removal = "keep"                             # or "purge": its records when removed
 //! allow_rotation = true                           # may rotate its key (signed statement)
 //! revoked = [{ key = "<64 hex>", as_of = "2026-11-01T00:00:00Z" }]
+//!
+//! [[anchor]]                                      # a federation anchor (e.g. a hub)
+//! name = "Hubei Hub"
+//! publisher_key = "<64 hex>"                      # the key its membership lists are signed with
+//! max_roles = ["publish_entries"]                 # the most it may grant (default: none)
+//! max_publish_mappings = []
+//! max_receive_scopes = ["federation", "international"]   # (default: all)
+//!
+//! [[deny]]                                        # always wins over anchor lists
+//! publisher_key = "<64 hex>"                      # and/or peer_id = "...", name = "..."
+//! reason = "contract ended"
 //! ```
 //!
-//! Parsing yields the pure [`TrustList`] of techmesh-protocol, which decides.
-//! Contradictions (a key or peer id under two members, an unknown role) are refused.
+//! Parsing yields the pure [`TrustList`] of techmesh-protocol, which decides (the
+//! anchors' lists are merged in by the node: `TrustList::with_anchor_lists`).
+//! Contradictions (a key or peer id under two members, an unknown role, a member
+//! that a deny names) are refused.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -27,16 +40,49 @@ use toml::Spanned;
 
 use crate::error::ConfigError;
 use techmesh_protocol::body::common::{is_country, is_region_of};
+use techmesh_protocol::body::membership::is_peer_id;
 use techmesh_protocol::codes::Scheme;
 use techmesh_protocol::record::PublicKey;
 use techmesh_protocol::time::Timestamp;
-use techmesh_protocol::trust::{Member, OnRemoval, Revocation, Roles, ScopeName, TrustList};
+use techmesh_protocol::trust::{
+    Anchor, Deny, Member, OnRemoval, Revocation, Roles, ScopeName, TrustList,
+};
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct TrustFile {
     #[serde(default)]
     member: Vec<MemberFile>,
+    #[serde(default)]
+    anchor: Vec<AnchorFile>,
+    #[serde(default)]
+    deny: Vec<DenyFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnchorFile {
+    name: Spanned<String>,
+    publisher_key: Spanned<String>,
+    #[serde(default)]
+    max_roles: Vec<Spanned<String>>,
+    #[serde(default)]
+    max_publish_mappings: Vec<Spanned<String>>,
+    #[serde(default)]
+    max_receive_scopes: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DenyFile {
+    #[serde(default)]
+    name: Option<Spanned<String>>,
+    #[serde(default)]
+    publisher_key: Option<Spanned<String>>,
+    #[serde(default)]
+    peer_id: Option<Spanned<String>>,
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,11 +132,6 @@ pub fn load(path: &Path) -> Result<TrustList, ConfigError> {
     parse(path, &text)
 }
 
-fn is_peer_id(s: &str) -> bool {
-    const B58: &str = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    (40..=60).contains(&s.len()) && s.chars().all(|c| B58.contains(c))
-}
-
 pub fn parse(path: &Path, text: &str) -> Result<TrustList, ConfigError> {
     let file: TrustFile =
         toml::from_str(text).map_err(|e| ConfigError::from_toml(path, text, &e))?;
@@ -125,18 +166,7 @@ pub fn parse(path: &Path, text: &str) -> Result<TrustList, ConfigError> {
         }
         let mut keys = Vec::new();
         for k in &m.publisher_keys {
-            let key = PublicKey::from_hex(k.get_ref()).ok_or_else(|| {
-                at(
-                    k.span(),
-                    f("publisher_keys"),
-                    format!(
-                        "{:?} is not a publisher key (64 lowercase hex digits)",
-                        k.get_ref()
-                    ),
-                )
-            })?;
-            key.check_point()
-                .map_err(|e| at(k.span(), f("publisher_keys"), e.to_string()))?;
+            let key = parse_key(k, &f("publisher_keys"), &at)?;
             if let Some(other) = key_owner.insert(key, name.clone()) {
                 return Err(at(
                     k.span(),
@@ -173,21 +203,7 @@ pub fn parse(path: &Path, text: &str) -> Result<TrustList, ConfigError> {
             }
             peers.push(p.get_ref().clone());
         }
-        let mut roles = Roles::default();
-        for r in &m.roles {
-            match r.get_ref().as_str() {
-                "publish_entries" => roles.publish_entries = true,
-                "publish_events" => roles.publish_events = true,
-                "observer" => roles.observer = true,
-                other => {
-                    return Err(at(
-                        r.span(),
-                        f("roles"),
-                        format!("unknown role {other:?} (known: {})", ROLES.join(", ")),
-                    ))
-                }
-            }
-        }
+        let mut roles = parse_roles(&m.roles, &f("roles"), &at)?;
         if roles.observer
             && (roles.publish_entries || roles.publish_events || !m.publish_mappings.is_empty())
         {
@@ -197,38 +213,8 @@ pub fn parse(path: &Path, text: &str) -> Result<TrustList, ConfigError> {
                 "an observer may not also publish".into(),
             ));
         }
-        for p in &m.publish_mappings {
-            let pair = p
-                .get_ref()
-                .split_once("->")
-                .and_then(|(a, b)| Scheme::parse(a.trim()).zip(Scheme::parse(b.trim())));
-            let pair = pair.ok_or_else(|| {
-                at(
-                    p.span(),
-                    f("publish_mappings"),
-                    format!(
-                        "{:?} is not a scheme pair such as \"gbt4754->nace2\"",
-                        p.get_ref()
-                    ),
-                )
-            })?;
-            roles.publish_mappings.insert(pair);
-        }
-        let receive_scopes = match &m.receive_scopes {
-            None => ScopeName::all(),
-            Some(list) => {
-                let mut set = BTreeSet::new();
-                for s in list {
-                    set.insert(match s.get_ref().as_str() {
-                        "federation" => ScopeName::Federation,
-                        "national" => ScopeName::National,
-                        "international" => ScopeName::International,
-                        other => return Err(at(s.span(), f("receive_scopes"), format!("unknown scope {other:?} (known: federation, national, international)"))),
-                    });
-                }
-                set
-            }
-        };
+        roles.publish_mappings = parse_pairs(&m.publish_mappings, &f("publish_mappings"), &at)?;
+        let receive_scopes = parse_scopes(&m.receive_scopes, &f("receive_scopes"), &at)?;
         let mut revoked: Vec<Revocation> = Vec::new();
         for (j, r) in m.revoked.iter().enumerate() {
             let fr = |name: &str| format!("member[{i}].revoked[{j}].{name}");
@@ -290,9 +276,191 @@ pub fn parse(path: &Path, text: &str) -> Result<TrustList, ConfigError> {
             revoked,
             on_removal,
             allow_rotation: m.allow_rotation,
+            ..Member::default()
         });
     }
-    Ok(TrustList { members })
+    let mut anchors: Vec<Anchor> = Vec::new();
+    for (i, a) in file.anchor.into_iter().enumerate() {
+        let f = |name: &str| format!("anchor[{i}].{name}");
+        let name = a.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            return Err(at(a.name.span(), f("name"), "is empty".into()));
+        }
+        let key = parse_key(&a.publisher_key, &f("publisher_key"), &at)?;
+        if let Some(other) = anchors
+            .iter()
+            .find(|x| x.name == name || x.publisher_key == key)
+        {
+            return Err(at(
+                a.name.span(),
+                f("name"),
+                format!(
+                    "anchor {:?} has the same name or publisher_key (list each anchor once)",
+                    other.name
+                ),
+            ));
+        }
+        let mut max_roles = parse_roles(&a.max_roles, &f("max_roles"), &at)?;
+        max_roles.publish_mappings =
+            parse_pairs(&a.max_publish_mappings, &f("max_publish_mappings"), &at)?;
+        anchors.push(Anchor {
+            name,
+            publisher_key: key,
+            max_roles,
+            max_receive_scopes: parse_scopes(&a.max_receive_scopes, &f("max_receive_scopes"), &at)?,
+        });
+    }
+    let mut denies = Vec::new();
+    for (i, d) in file.deny.into_iter().enumerate() {
+        let f = |name: &str| format!("deny[{i}].{name}");
+        let publisher_key = match &d.publisher_key {
+            Some(k) => Some(parse_key(k, &f("publisher_key"), &at)?),
+            None => None,
+        };
+        if let Some(p) = &d.peer_id {
+            if !is_peer_id(p.get_ref()) {
+                return Err(at(
+                    p.span(),
+                    f("peer_id"),
+                    format!(
+                        "{:?} is not a libp2p peer id (base58, e.g. 12D3KooW...)",
+                        p.get_ref()
+                    ),
+                ));
+            }
+        }
+        let span = d
+            .publisher_key
+            .as_ref()
+            .or(d.peer_id.as_ref())
+            .or(d.name.as_ref())
+            .map(|x| x.span());
+        let deny = Deny {
+            name: d.name.as_ref().map(|n| n.get_ref().trim().to_string()),
+            publisher_key,
+            peer_id: d.peer_id.as_ref().map(|p| p.get_ref().clone()),
+            reason: d.reason,
+        };
+        if deny.name.is_none() && deny.publisher_key.is_none() && deny.peer_id.is_none() {
+            return Err(ConfigError::at(
+                path,
+                text,
+                None,
+                Some(format!("deny[{i}]")),
+                "names nothing: give name, publisher_key or peer_id",
+            ));
+        }
+        // A local deny that names a local member is a contradiction: say which.
+        if let Some(m) = members.iter().find(|m| deny.matches(m)) {
+            return Err(ConfigError::at(
+                path,
+                text,
+                span,
+                Some(format!("deny[{i}]")),
+                format!(
+                    "denies local member {:?}: remove the [[member]] or the [[deny]] (a deny is for members that anchors list)",
+                    m.name
+                ),
+            ));
+        }
+        denies.push(deny);
+    }
+    Ok(TrustList {
+        members,
+        anchors,
+        denies,
+        refused: Vec::new(),
+    })
+}
+
+/// Builds an error at a span of the file, naming the field.
+type At<'a> = dyn Fn(std::ops::Range<usize>, String, String) -> ConfigError + 'a;
+
+fn parse_key(k: &Spanned<String>, field: &str, at: &At<'_>) -> Result<PublicKey, ConfigError> {
+    let key = PublicKey::from_hex(k.get_ref()).ok_or_else(|| {
+        at(
+            k.span(),
+            field.to_string(),
+            format!(
+                "{:?} is not a publisher key (64 lowercase hex digits)",
+                k.get_ref()
+            ),
+        )
+    })?;
+    key.check_point()
+        .map_err(|e| at(k.span(), field.to_string(), e.to_string()))?;
+    Ok(key)
+}
+
+fn parse_roles(list: &[Spanned<String>], field: &str, at: &At<'_>) -> Result<Roles, ConfigError> {
+    let mut roles = Roles::default();
+    for r in list {
+        match r.get_ref().as_str() {
+            "publish_entries" => roles.publish_entries = true,
+            "publish_events" => roles.publish_events = true,
+            "observer" => roles.observer = true,
+            other => {
+                return Err(at(
+                    r.span(),
+                    field.to_string(),
+                    format!("unknown role {other:?} (known: {})", ROLES.join(", ")),
+                ))
+            }
+        }
+    }
+    Ok(roles)
+}
+
+fn parse_pairs(
+    list: &[Spanned<String>],
+    field: &str,
+    at: &At<'_>,
+) -> Result<BTreeSet<(Scheme, Scheme)>, ConfigError> {
+    let mut out = BTreeSet::new();
+    for p in list {
+        let pair = p
+            .get_ref()
+            .split_once("->")
+            .and_then(|(a, b)| Scheme::parse(a.trim()).zip(Scheme::parse(b.trim())));
+        out.insert(pair.ok_or_else(|| {
+            at(
+                p.span(),
+                field.to_string(),
+                format!(
+                    "{:?} is not a scheme pair such as \"gbt4754->nace2\"",
+                    p.get_ref()
+                ),
+            )
+        })?);
+    }
+    Ok(out)
+}
+
+/// Scopes; absent means all three.
+fn parse_scopes(
+    list: &Option<Vec<Spanned<String>>>,
+    field: &str,
+    at: &At<'_>,
+) -> Result<BTreeSet<ScopeName>, ConfigError> {
+    let Some(list) = list else {
+        return Ok(ScopeName::all());
+    };
+    let mut set = BTreeSet::new();
+    for s in list {
+        set.insert(match s.get_ref().as_str() {
+            "federation" => ScopeName::Federation,
+            "national" => ScopeName::National,
+            "international" => ScopeName::International,
+            other => {
+                return Err(at(
+                    s.span(),
+                    field.to_string(),
+                    format!("unknown scope {other:?} (known: federation, national, international)"),
+                ))
+            }
+        });
+    }
+    Ok(set)
 }
 
 /// The text `techmesh init` writes: an empty, commented trust list.
@@ -313,6 +481,16 @@ pub const EMPTY_TRUST_TOML: &str = r#"# techmesh trust list: the members this no
 # on_removal = "keep"                               # or "purge": its records when removed
 # allow_rotation = false                            # may rotate its key (signed statement)
 # revoked = [{ key = "<64 hex>", as_of = "2026-11-01T00:00:00Z" }]   # refused from then on
+#
+# [[anchor]]                                        # import a federation anchor's member list
+# name = "Hubei Hub"
+# publisher_key = "<64 hex digits: the key its membership lists are signed with>"
+# max_roles = ["publish_entries"]                   # the most it may grant
+# max_receive_scopes = ["federation", "international"]
+#
+# [[deny]]                                          # always wins over anchor lists
+# publisher_key = "<64 hex>"                        # or peer_id = "...", or name = "..."
+# reason = "contract ended"
 "#;
 
 #[cfg(test)]
@@ -422,5 +600,52 @@ mod tests {
         )))
         .unwrap_err();
         assert!(e.contains("unknown field `colour`"), "{e}");
+    }
+
+    const K2: &str = "8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394";
+
+    #[test]
+    fn anchors_and_denies() {
+        let t = parse_str(&format!(
+            "{}\n[[anchor]]\nname = \"Hubei Hub\"\npublisher_key = \"{K2}\"\nmax_roles = [\"publish_entries\"]\nmax_receive_scopes = [\"federation\"]\n\n[[deny]]\nname = \"Yichang\"\nreason = \"contract ended\"\n",
+            member("")
+        ))
+        .unwrap();
+        let a = &t.anchors[0];
+        assert_eq!(a.name, "Hubei Hub");
+        assert!(a.max_roles.publish_entries && !a.max_roles.publish_events);
+        assert_eq!(a.max_receive_scopes, [ScopeName::Federation].into());
+        assert_eq!(t.denies[0].name.as_deref(), Some("Yichang"));
+        // Limits default to nothing granted but every scope.
+        let t = parse_str(&format!(
+            "[[anchor]]\nname = \"H\"\npublisher_key = \"{K2}\"\n"
+        ))
+        .unwrap();
+        assert_eq!(t.anchors[0].max_roles, Roles::default());
+        assert_eq!(t.anchors[0].max_receive_scopes, ScopeName::all());
+        let e = parse_str(&format!(
+            "[[anchor]]\nname = \"H\"\npublisher_key = \"{K2}\"\nmax_roles = [\"admin\"]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.starts_with("trust.toml:4:14: anchor[0].max_roles: unknown role \"admin\""),
+            "{e}"
+        );
+        let e = parse_str("[[deny]]\nreason = \"x\"\n").unwrap_err();
+        assert!(e.contains("deny[0]: names nothing"), "{e}");
+        let e = parse_str("[[deny]]\npeer_id = \"nope\"\n").unwrap_err();
+        assert!(
+            e.contains("deny[0].peer_id: \"nope\" is not a libp2p peer id"),
+            "{e}"
+        );
+        let e = parse_str(&format!(
+            "{}\n[[deny]]\npublisher_key = \"{K1}\"\n",
+            member("")
+        ))
+        .unwrap_err();
+        assert!(
+            e.starts_with("trust.toml:8:17: deny[0]: denies local member \"GD\""),
+            "{e}"
+        );
     }
 }

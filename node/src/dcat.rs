@@ -360,7 +360,7 @@ pub fn catalogue(name: &str, own: &str, records: &[Record]) -> Value {
                     scheme_node(&mut schemes, scheme);
                 }
             }
-            Body::Event(_) | Body::Tombstone(_) => continue,
+            Body::Event(_) | Body::Tombstone(_) | Body::Membership(_) => continue,
         }
         graph.push(Value::Object(node));
         let rec = catalog_record_iri(r);

@@ -1,6 +1,16 @@
 //! The trust list as data, and the one acceptance policy every path uses (gossip,
 //! sync, query, local publish). Parsing the `trust.toml` file is techmesh-config's
 //! job; deciding is here, pure, so it can be tested without a network.
+//!
+//! The list in force is the *effective* list: the local members of `trust.toml`,
+//! plus the members listed by trusted federation anchors (clipped to the limits the
+//! local administrator set for each anchor), minus local denies. [`anchors`]
+//! computes it and explains, for any key or peer id, which rule admitted or refused
+//! it.
+
+pub mod anchors;
+
+pub use anchors::{Anchor, Deny, RefusedListing, Source};
 
 use std::collections::BTreeSet;
 
@@ -41,6 +51,8 @@ pub struct Member {
     pub on_removal: OnRemoval,
     /// May this member rotate its publisher key with a signed rotation statement?
     pub allow_rotation: bool,
+    /// Which rule admitted it: a local `[[member]]` or an anchor's list.
+    pub source: Source,
 }
 
 /// A revoked publisher key: records under `key` issued at or after `as_of`, or with
@@ -131,10 +143,17 @@ pub struct LocalNode {
     pub country: String,
 }
 
-/// The members a node admits.
+/// The members a node admits, the anchors whose lists it imports, and its denies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustList {
     pub members: Vec<Member>,
+    /// Federation anchors (`[[anchor]]`): their membership lists are imported.
+    pub anchors: Vec<Anchor>,
+    /// Local denies (`[[deny]]`): always win over anchor lists.
+    pub denies: Vec<Deny>,
+    /// Members an anchor listed that this node refused, with the rule (effective
+    /// lists only; empty in a list parsed from `trust.toml`).
+    pub refused: Vec<RefusedListing>,
 }
 
 /// Why a record is refused by policy (never the sender's fault as such: gossip
@@ -153,6 +172,10 @@ pub enum PolicyRefusal {
         key: String,
         as_of: String,
     },
+    #[error("publisher {key} is refused: {rule}")]
+    Denied { key: String, rule: String },
+    #[error("publisher {key} is not a trusted anchor: only anchors named in trust.toml may publish membership lists")]
+    NotAnAnchor { key: String },
 }
 
 impl PolicyRefusal {
@@ -162,6 +185,8 @@ impl PolicyRefusal {
             PolicyRefusal::KindNotAllowed { .. } => "kind_not_allowed",
             PolicyRefusal::OutOfScope { .. } => "out_of_scope",
             PolicyRefusal::KeyRevoked { .. } => "key_revoked",
+            PolicyRefusal::Denied { .. } => "denied",
+            PolicyRefusal::NotAnAnchor { .. } => "not_an_anchor",
         }
     }
 }
@@ -190,9 +215,28 @@ impl TrustList {
     pub fn accept(&self, local: &LocalNode, record: &Record) -> Result<(), PolicyRefusal> {
         let kind = record.kind();
         if record.publisher != local.publisher {
-            let member = self
-                .member_by_key(&record.publisher)
-                .ok_or_else(|| PolicyRefusal::UnknownPublisher(record.publisher.to_hex()))?;
+            if let Some((i, d)) = self.deny_of_key(&record.publisher) {
+                return Err(PolicyRefusal::Denied {
+                    key: record.publisher.to_hex(),
+                    rule: format!("denied by {}", d.describe(i)),
+                });
+            }
+            if record.body.slot().0 == Kind::Membership {
+                // Membership lists (and their withdrawals) come from anchors only.
+                return match self.anchor_by_key(&record.publisher) {
+                    Some(_) => Ok(()),
+                    None => Err(PolicyRefusal::NotAnAnchor {
+                        key: record.publisher.to_hex(),
+                    }),
+                };
+            }
+            let member = self.member_by_key(&record.publisher).ok_or_else(|| {
+                let key = record.publisher.to_hex();
+                match self.refusal_of_key(&record.publisher) {
+                    Some(rule) => PolicyRefusal::Denied { key, rule },
+                    None => PolicyRefusal::UnknownPublisher(key),
+                }
+            })?;
             if let Some(r) = member.revocation_of(record) {
                 return Err(PolicyRefusal::KeyRevoked {
                     member: member.name.clone(),
@@ -357,14 +401,20 @@ pub mod topics {
 }
 
 impl TrustList {
-    /// The topic a record is gossiped on (None when the publisher's country is
-    /// unknown, which policy refuses anyway).
+    /// The topic a record is gossiped on (None for a national record whose
+    /// publisher's country is unknown, which policy refuses anyway).
     pub fn topic_for(&self, local: &LocalNode, record: &Record) -> Option<String> {
         if record.is_tombstone() {
             return Some(topics::tombstones());
         }
-        let country = self.publisher_country(local, &record.publisher)?;
-        Some(topics::for_scope(record.body.scope(), country))
+        let scope = record.body.scope();
+        let country = match scope {
+            // The federation and international topics do not depend on the
+            // country (an anchor need not be a member itself).
+            Scope::Federation | Scope::International => "",
+            Scope::National => self.publisher_country(local, &record.publisher)?,
+        };
+        Some(topics::for_scope(scope, country))
     }
 }
 
@@ -513,6 +563,7 @@ mod tests {
     fn list_with(member: Member) -> TrustList {
         TrustList {
             members: vec![member],
+            ..TrustList::default()
         }
     }
 

@@ -195,6 +195,46 @@ pub fn all() -> Vec<Vector> {
         &kp,
     );
 
+    // A federation anchor's membership list (PROTOCOL.md §6.9); member keys are
+    // those of seeds 2 and 3.
+    let member_key = |n: u8| Keypair::from_seed(&seed(n)).public().to_hex();
+    let membership = json!({
+        "local_id": "hubei-federation", "federation": "Hubei Technology Federation",
+        "members": [
+            {"name": "Wuhan Exchange", "country": "CN", "region": "CN-HB",
+             "publisher_keys": [member_key(2)], "roles": ["publish_entries", "publish_events"],
+             "receive_scopes": ["federation", "national"]},
+            {"name": "Xiangyang Observer", "country": "CN", "publisher_keys": [member_key(3)],
+             "roles": ["observer"], "receive_scopes": []}
+        ]
+    });
+    push(
+        "valid-membership",
+        "A valid membership list of a federation anchor (one publishing member, one observer).",
+        &pk,
+        &membership,
+        Kind::Membership,
+        SIGNING_PREFIX,
+        &canonical,
+        "4",
+        t,
+        &kp,
+    );
+    let mut unsorted = membership.clone();
+    unsorted["members"][0]["roles"] = json!(["publish_events", "publish_entries"]);
+    push(
+        "membership-roles-not-normal",
+        "A membership list whose roles are not in normal form (sorted): receivers refuse it.",
+        &pk,
+        &unsorted,
+        Kind::Membership,
+        SIGNING_PREFIX,
+        &canonical,
+        "5",
+        t,
+        &kp,
+    );
+
     push(
         "bad-signature",
         "The last signature byte is flipped.",

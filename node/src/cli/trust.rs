@@ -1,6 +1,9 @@
 //! `techmesh trust ...`: administer the trust list of the running node through its
 //! admin API (address in `DATA/admin.addr`, token in `DATA/admin.token`), and
 //! rotate this node's own publisher key (`rotate`, with the node stopped).
+//! `list` shows which rule admitted each member (a local `[[member]]` or a
+//! federation anchor's list), `anchors` the anchors and what they listed, and
+//! `explain` which rule admits or refuses one key or peer id.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -17,11 +20,22 @@ use crate::datadir::DataDir;
 
 #[derive(Subcommand, Debug)]
 pub enum TrustCommand {
-    /// Show the running trust list (members, keys, roles, connected peers).
+    /// Show the running trust list (members, keys, roles, connected peers, and the
+    /// rule that admitted each), then the anchor listings that were refused.
     List {
         #[arg(long)]
         json: bool,
     },
+    /// Which rule admits or refuses a publisher key (64 hex digits) or a peer id,
+    /// and with which roles.
+    Explain {
+        subject: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Federation anchors, the membership lists held from each, local denies and
+    /// the listed members that were refused (with the rule).
+    Anchors,
     /// Admit a member (written to trust.toml, applied at once).
     Add {
         #[arg(long)]
@@ -214,7 +228,7 @@ fn list_table(v: &Value) {
             })
             .unwrap_or_default();
         println!(
-            "{}\t{}\troles={}\tmappings={}\tkeys={}\tpeers={}\tconnected={}\ton_removal={}{}",
+            "{}\t{}\troles={}\tmappings={}\tkeys={}\tpeers={}\tconnected={}\ton_removal={}{}\tadmitted by {}",
             m["name"].as_str().unwrap_or(""),
             m["country"].as_str().unwrap_or(""),
             join("roles"),
@@ -228,6 +242,7 @@ fn list_table(v: &Value) {
             } else {
                 ""
             },
+            m["source"]["rule"].as_str().unwrap_or("?"),
         );
     }
 }
@@ -244,8 +259,55 @@ pub fn run(dir: &DataDir, cmd: TrustCommand) -> Result<i32> {
                 print(&v)?;
             } else {
                 list_table(&v);
+                let a = api.get(&["admin", "v1", "anchors"])?;
+                for r in a["refused"].as_array().into_iter().flatten() {
+                    println!(
+                        "REFUSED {}\tlisted by {}\t{}",
+                        r["name"].as_str().unwrap_or(""),
+                        r["listed_by"].as_str().unwrap_or(""),
+                        r["rule"].as_str().unwrap_or(""),
+                    );
+                }
             }
         }
+        TrustCommand::Explain { subject, json } => {
+            let mut url = api.url(&["admin", "v1", "explain"])?;
+            let is_key = subject.len() == 64 && subject.bytes().all(|b| b.is_ascii_hexdigit());
+            url.query_pairs_mut()
+                .append_pair(if is_key { "key" } else { "peer" }, &subject);
+            let v = api.call(reqwest::Method::GET, url, None)?;
+            if json {
+                print(&v)?;
+            } else {
+                let verdict = if v["admitted"] == true {
+                    "ADMITTED"
+                } else {
+                    "REFUSED"
+                };
+                println!("{verdict}: {}", v["rule"].as_str().unwrap_or("?"));
+                if let Some(r) = v["roles"].as_array() {
+                    let names: Vec<&str> = r.iter().filter_map(Value::as_str).collect();
+                    let scopes: Vec<&str> = v["receive_scopes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                    println!(
+                        "roles: {}; receives: {}",
+                        names.join(", "),
+                        scopes.join(", ")
+                    );
+                }
+                for c in v["source"]["clipped"].as_array().into_iter().flatten() {
+                    println!(
+                        "not granted (above the anchor's limit): {}",
+                        c.as_str().unwrap_or("")
+                    );
+                }
+            }
+        }
+        TrustCommand::Anchors => print(&api.get(&["admin", "v1", "anchors"])?)?,
         TrustCommand::Add {
             name,
             country,

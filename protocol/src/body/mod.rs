@@ -1,4 +1,5 @@
-//! Record bodies: the four kinds of the public data model and their validation.
+//! Record bodies: the four kinds of the public data model, the federation's
+//! signed membership lists, and their validation.
 //!
 //! [`Body::from_json`] turns a JSON value into a typed body and checks every rule,
 //! reporting each broken one with its JSON path (`classifications[1].code: ...`).
@@ -9,6 +10,7 @@ pub mod common;
 pub mod entry;
 pub mod event;
 pub mod mapping;
+pub mod membership;
 pub mod tombstone;
 
 use std::fmt;
@@ -20,6 +22,7 @@ pub use common::{Classification, LangMap, Scope};
 pub use entry::{Entry, EntryType, TransferMode};
 pub use event::Event;
 pub use mapping::{Mapping, MappingSet, Predicate};
+pub use membership::{ListedMember, ListedRole, MembershipList};
 pub use tombstone::Tombstone;
 
 use crate::error::{FieldError, FieldErrors};
@@ -32,10 +35,18 @@ pub enum Kind {
     MappingSet,
     Event,
     Tombstone,
+    /// A federation anchor's signed membership list (`membership.rs`).
+    Membership,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Entry, Kind::MappingSet, Kind::Event, Kind::Tombstone];
+    pub const ALL: [Kind; 5] = [
+        Kind::Entry,
+        Kind::MappingSet,
+        Kind::Event,
+        Kind::Tombstone,
+        Kind::Membership,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,6 +54,7 @@ impl Kind {
             Kind::MappingSet => "mapping_set",
             Kind::Event => "event",
             Kind::Tombstone => "tombstone",
+            Kind::Membership => "membership",
         }
     }
 
@@ -57,6 +69,7 @@ impl Kind {
             Kind::MappingSet => b'm',
             Kind::Event => b'v',
             Kind::Tombstone => b't',
+            Kind::Membership => b'l',
         }
     }
 
@@ -78,6 +91,7 @@ pub enum Body {
     MappingSet(Box<MappingSet>),
     Event(Box<Event>),
     Tombstone(Tombstone),
+    Membership(Box<MembershipList>),
 }
 
 fn typed<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, FieldErrors> {
@@ -121,6 +135,7 @@ impl Body {
             Kind::MappingSet => Body::MappingSet(Box::new(typed(value)?)),
             Kind::Event => Body::Event(Box::new(typed(value)?)),
             Kind::Tombstone => Body::Tombstone(typed(value)?),
+            Kind::Membership => Body::Membership(Box::new(typed(value)?)),
         })
     }
 
@@ -130,6 +145,7 @@ impl Body {
             Body::MappingSet(_) => Kind::MappingSet,
             Body::Event(_) => Kind::Event,
             Body::Tombstone(_) => Kind::Tombstone,
+            Body::Membership(_) => Kind::Membership,
         }
     }
 
@@ -141,6 +157,7 @@ impl Body {
             Body::MappingSet(m) => (Kind::MappingSet, &m.local_id),
             Body::Event(e) => (Kind::Event, &e.local_id),
             Body::Tombstone(t) => (t.target_kind, &t.local_id),
+            Body::Membership(m) => (Kind::Membership, &m.local_id),
         }
     }
 
@@ -150,6 +167,7 @@ impl Body {
             Body::MappingSet(m) => m.normalise(),
             Body::Event(e) => e.normalise(),
             Body::Tombstone(_) => {}
+            Body::Membership(m) => m.normalise(),
         }
     }
 
@@ -161,6 +179,7 @@ impl Body {
             Body::MappingSet(m) => m.check(&mut c),
             Body::Event(e) => e.check(&mut c),
             Body::Tombstone(t) => t.check(&mut c),
+            Body::Membership(m) => m.check(&mut c),
         }
         c.into_result()
     }
@@ -171,6 +190,7 @@ impl Body {
             Body::MappingSet(m) => serde_json::to_value(m),
             Body::Event(e) => serde_json::to_value(e),
             Body::Tombstone(t) => serde_json::to_value(t),
+            Body::Membership(m) => serde_json::to_value(m),
         };
         v.unwrap_or(Value::Null)
     }
@@ -181,7 +201,7 @@ impl Body {
         match self {
             Body::Entry(e) => e.scope(),
             Body::Event(e) => e.scope.unwrap_or_default(),
-            Body::MappingSet(_) | Body::Tombstone(_) => Scope::Federation,
+            Body::MappingSet(_) | Body::Tombstone(_) | Body::Membership(_) => Scope::Federation,
         }
     }
 
@@ -242,12 +262,14 @@ pub fn prepare(kind: Kind, value: &Value) -> Result<Body, FieldErrors> {
 }
 
 /// Guess the kind of a bare body from its fields (for `publish`/`import` without
-/// `--kind`): `target_kind` → tombstone, `mappings` → mapping set, `starts_on` →
-/// event, otherwise entry.
+/// `--kind`): `target_kind` → tombstone, `federation` and `members` → membership
+/// list, `mappings` → mapping set, `starts_on` → event, otherwise entry.
 pub fn detect_kind(value: &Value) -> Kind {
     let has = |f: &str| value.get(f).is_some();
     if has("target_kind") {
         Kind::Tombstone
+    } else if has("federation") && has("members") {
+        Kind::Membership
     } else if has("mappings") {
         Kind::MappingSet
     } else if has("starts_on") {

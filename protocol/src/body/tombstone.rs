@@ -10,7 +10,7 @@ use super::Kind;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tombstone {
-    /// Kind of the withdrawn record (`entry`, `mapping_set` or `event`).
+    /// Kind of the withdrawn record (`entry`, `mapping_set`, `event` or `membership`).
     pub target_kind: Kind,
     /// `local_id` of the withdrawn record.
     pub local_id: String,

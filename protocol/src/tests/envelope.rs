@@ -132,6 +132,8 @@ fn every_vector_concludes_as_documented() {
         ("valid-entry", None),
         ("valid-tombstone", None),
         ("valid-mapping-set", None),
+        ("valid-membership", None),
+        ("membership-roles-not-normal", Some("invalid_body")),
         ("bad-signature", Some("bad_signature")),
         ("non-canonical-s", Some("bad_signature")),
         ("wrong-prefix", Some("bad_signature")),

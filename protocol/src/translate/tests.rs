@@ -428,6 +428,7 @@ fn an_unrecognised_authoritys_set_is_ignored() {
             member("entries-only", 3, &[]),
             member("gbt-authority", 2, &[(Gbt4754, Nace2)]),
         ],
+        ..TrustList::default()
     };
     let r = Recognition::from_trust_list(&trust);
     assert_eq!(r.authorities().len(), 2);

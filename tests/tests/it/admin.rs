@@ -1,6 +1,6 @@
 //! Trust-list administration: the admin API and `techmesh trust`, hot reload
 //! (SIGHUP and API), removal (keep / purge), key revocation and rotation, the
-//! query-only observer, tokens and the audit log.
+//! query-only observer, tokens and the audit log (read-only calls included).
 
 use serde_json::{json, Value};
 use techmesh_protocol::body::{self, Kind};
@@ -49,10 +49,28 @@ fn admin(
     (status, r.json().unwrap_or(Value::Null))
 }
 
-fn audit(n: &Node) -> Vec<Value> {
+/// Every audit entry, reads included.
+fn audit_all(n: &Node) -> Vec<Value> {
     let (s, v) = admin(n, "GET", "/admin/v1/audit?limit=1000", None, None);
     assert_eq!(s, 200, "{v}");
     v.as_array().cloned().unwrap_or_default()
+}
+
+/// Read-only actions: audited too (`read_only_admin_calls_are_audited`).
+const READS: [&str; 5] = [
+    "members.list",
+    "peers.list",
+    "audit.view",
+    "anchors.list",
+    "explain",
+];
+
+/// The audit log without the successful read-only calls: what changed or was refused.
+fn audit(n: &Node) -> Vec<Value> {
+    audit_all(n)
+        .into_iter()
+        .filter(|e| !(e["result"] == "ok" && READS.iter().any(|r| e["action"] == *r)))
+        .collect()
 }
 
 fn keypair_file(path: &std::path::Path) -> Keypair {
@@ -605,6 +623,12 @@ fn admin_calls_without_or_with_a_wrong_token_change_nothing_and_are_audited() {
         ),
         ("GET", "/admin/v1/audit", None),
         ("POST", "/admin/v1/rotations", Some(json!({}))),
+        ("GET", "/admin/v1/anchors", None),
+        (
+            "GET",
+            "/admin/v1/explain?peer=12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA",
+            None,
+        ),
     ];
     for (method, p, body) in &calls {
         for token in ["", "not-the-token", api_token.trim()] {
@@ -718,6 +742,8 @@ fn trust_cli_commands_use_the_admin_api() {
     assert!(missing.stderr.contains("404"), "{}", missing.stderr);
     let peers = cli(&d, &["trust", "peers"]).ok().json();
     assert!(peers.is_array());
+    let why = cli(&d, &["trust", "explain", &sc]).ok().stdout;
+    assert!(why.starts_with("REFUSED: not in the trust list"), "{why}");
     let lines = cli(&d, &["trust", "audit"]).ok().stdout;
     let entries: Vec<Value> = lines
         .lines()
@@ -732,13 +758,74 @@ fn trust_cli_commands_use_the_admin_api() {
         [
             "members.add",
             "members.add",
+            "members.list",
+            "anchors.list",
+            "members.list",
             "members.revoke",
             "reload",
             "members.remove",
-            "members.remove"
+            "members.remove",
+            "peers.list",
+            "explain",
         ]
     );
     assert!(entries.iter().all(|e| e["operator"].is_string()));
     let trust = std::fs::read_to_string(d.join("trust.toml")).unwrap();
     assert!(!trust.contains("Sichuan"), "{trust}");
+}
+
+#[test]
+fn read_only_admin_calls_are_audited() {
+    let mut f = Federation::init(&[Spec::new("hubei", "CN")], &[]);
+    f.start_node(0);
+    let n = f.node(0);
+    let me = n.publisher.clone();
+    for p in [
+        "/admin/v1/members".to_string(),
+        "/admin/v1/peers".to_string(),
+        "/admin/v1/anchors".to_string(),
+        format!("/admin/v1/explain?key={me}"),
+        "/admin/v1/audit?limit=3".to_string(),
+    ] {
+        let (s, v) = admin(n, "GET", &p, None, None);
+        assert_eq!(s, 200, "{p}: {v}");
+    }
+    let a = audit_all(n);
+    let reads: Vec<(&str, &str)> = a
+        .iter()
+        .filter(|e| e["result"] == "ok")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["target"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            ("members.list", ""),
+            ("peers.list", ""),
+            ("anchors.list", ""),
+            ("explain", me.as_str()),
+            ("audit.view", ""),
+        ]
+    );
+    for e in &a {
+        assert!(e["actor"].as_str().unwrap().starts_with("token:"), "{e}");
+        assert!(e["at"].as_str().unwrap().ends_with('Z'), "{e}");
+        assert_eq!(e["before"], Value::Null);
+    }
+    let explain = a.iter().find(|e| e["action"] == "explain").unwrap();
+    assert_eq!(explain["details"]["rule"], "this node's own publisher key");
+    let view = a.last().unwrap();
+    assert_eq!(view["details"], json!({"limit": 3, "entries": 3}));
+    // Neither key nor peer (or both): refused as a bad request, and audited.
+    let (s, _) = admin(n, "GET", "/admin/v1/explain", None, None);
+    assert_eq!(s, 400);
+    let last = audit_all(n).into_iter().last().unwrap();
+    assert_eq!(
+        (&last["action"], &last["result"]),
+        (&json!("explain"), &json!("failed"))
+    );
 }
