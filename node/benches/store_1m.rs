@@ -223,10 +223,7 @@ fn row_name(prefix: u8) -> String {
 
 /// Rows per key prefix of the store's tree: (count, key + value bytes).
 fn row_breakdown(path: &Path) -> BTreeMap<u8, (u64, u64)> {
-    let db = sled::Config::new()
-        .path(path)
-        .cache_capacity(CACHE_MB * 1024 * 1024)
-        .mode(sled::Mode::LowSpace)
+    let db = SledStore::sled_config(path, CACHE_MB)
         .open()
         .expect("open sled");
     let tree = db.open_tree("records").expect("tree");
@@ -258,16 +255,4 @@ fn dir_bytes(dir: &Path) -> (u64, u64) {
         }
     }
     (apparent, allocated)
-}
-
-/// A field of /proc/self/status, in KiB (VmRSS, VmHWM, ...).
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }

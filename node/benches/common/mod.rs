@@ -96,3 +96,15 @@ pub fn entry_body(i: u64) -> Body {
     ]);
     body::prepare(Kind::Entry, &v).unwrap_or_else(|e| panic!("bench entry {i}: {e}"))
 }
+
+/// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`), 0 if unreadable.
+pub fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -77,14 +77,34 @@ pub struct EventDoc {
     pub event: Arc<Event>,
 }
 
+/// Holes (slots of replaced or withdrawn entries) tolerated before the slots are
+/// renumbered: at least this many, and at least as many as live entries.
+const MIN_HOLES_BEFORE_COMPACTING: usize = if cfg!(test) { 8 } else { 4096 };
+
 #[derive(Default)]
 pub struct Inner {
-    docs: HashMap<u32, Doc>,
+    /// Entries by slot. Slots are handed out in increasing order and never reused
+    /// until [`Inner::compact`] renumbers them, so every posting list stays sorted.
+    docs: Vec<Option<Doc>>,
+    live: usize,
     slots: HashMap<Identity, u32>,
-    next: u32,
-    postings: HashMap<String, HashMap<u32, f64>>,
+    /// Term → (slot, weighted term frequency), in slot order.
+    postings: HashMap<String, Vec<(u32, f64)>>,
     total_len: f64,
     events: HashMap<Identity, EventDoc>,
+}
+
+/// Per-thread scratch of [`Inner::bm25_slots`], indexed by slot; every entry it
+/// touches is reset before it returns.
+#[derive(Default)]
+struct Scratch {
+    best: Vec<f64>,
+    weak: Vec<(f64, u32)>,
+    acc: Vec<(f64, u32)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 impl Inner {
@@ -96,47 +116,81 @@ impl Inner {
         let Some(slot) = self.slots.remove(id) else {
             return;
         };
-        if let Some(doc) = self.docs.remove(&slot) {
+        if let Some(doc) = self.docs.get_mut(slot as usize).and_then(Option::take) {
+            self.live -= 1;
             self.total_len -= doc.terms.len;
             for t in doc.terms.tf.keys() {
                 if let Some(p) = self.postings.get_mut(t) {
-                    p.remove(&slot);
+                    if let Ok(i) = p.binary_search_by_key(&slot, |(s, _)| *s) {
+                        p.remove(i);
+                    }
                     if p.is_empty() {
                         self.postings.remove(t);
                     }
                 }
             }
         }
+        let holes = self.docs.len() - self.live;
+        if holes >= MIN_HOLES_BEFORE_COMPACTING && holes > self.live {
+            self.compact();
+        }
+    }
+
+    /// Renumber the slots without holes (order kept, so posting lists stay sorted).
+    fn compact(&mut self) {
+        let mut renumber = vec![u32::MAX; self.docs.len()];
+        let mut docs = Vec::with_capacity(self.live);
+        for (old, doc) in std::mem::take(&mut self.docs).into_iter().enumerate() {
+            if let Some(doc) = doc {
+                renumber[old] = docs.len() as u32;
+                docs.push(Some(doc));
+            }
+        }
+        self.docs = docs;
+        for slot in self.slots.values_mut() {
+            *slot = renumber[*slot as usize];
+        }
+        for p in self.postings.values_mut() {
+            for (slot, _) in p.iter_mut() {
+                *slot = renumber[*slot as usize];
+            }
+        }
+    }
+
+    fn doc(&self, slot: u32) -> Option<&Doc> {
+        self.docs.get(slot as usize).and_then(Option::as_ref)
     }
 
     fn apply(&mut self, r: &Record) {
         let id = r.identity();
         match &r.body {
             Body::Entry(e) => {
-                if let Some(old) = self.slots.get(&id).and_then(|s| self.docs.get(s)) {
+                if let Some(old) = self.slots.get(&id).and_then(|s| self.doc(*s)) {
                     if old.hash == r.hash() {
                         return;
                     }
                 }
                 self.remove(&id);
-                let slot = self.next;
-                self.next += 1;
+                let slot = self.docs.len() as u32;
                 let terms = Terms::of_entry(e);
                 for (t, f) in &terms.tf {
-                    self.postings.entry(t.clone()).or_default().insert(slot, *f);
+                    match self.postings.get_mut(t) {
+                        Some(p) => p.push((slot, *f)),
+                        None => {
+                            self.postings.insert(t.clone(), vec![(slot, *f)]);
+                        }
+                    }
                 }
                 self.total_len += terms.len;
                 self.slots.insert(id.clone(), slot);
-                self.docs.insert(
-                    slot,
-                    Doc {
-                        id,
-                        hash: r.hash(),
-                        issued_at: r.issued_at,
-                        entry: Arc::new((**e).clone()),
-                        terms,
-                    },
-                );
+                self.docs.push(Some(Doc {
+                    id,
+                    hash: r.hash(),
+                    issued_at: r.issued_at,
+                    entry: Arc::new((**e).clone()),
+                    terms,
+                }));
+                self.live += 1;
             }
             Body::Event(e) => {
                 self.events.insert(
@@ -148,24 +202,30 @@ impl Inner {
                 );
             }
             Body::Tombstone(_) => self.remove(&id),
-            Body::MappingSet(_) => {}
+            Body::MappingSet(_) | Body::Membership(_) => {}
         }
     }
 
     pub fn len(&self) -> usize {
-        self.docs.len()
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
+        self.live == 0
     }
 
+    /// Every indexed entry, in slot order (the order they were indexed in).
     pub fn docs(&self) -> impl Iterator<Item = &Doc> {
-        self.docs.values()
+        self.docs.iter().flatten()
     }
 
     pub fn get(&self, id: &Identity) -> Option<&Doc> {
-        self.slots.get(id).and_then(|s| self.docs.get(s))
+        self.slots.get(id).and_then(|s| self.doc(*s))
+    }
+
+    /// Distinct terms in the inverted index.
+    pub fn term_count(&self) -> usize {
+        self.postings.len()
     }
 
     pub fn events(&self) -> impl Iterator<Item = &EventDoc> {
@@ -173,17 +233,21 @@ impl Inner {
     }
 
     fn avg_len(&self) -> f64 {
-        if self.docs.is_empty() {
+        if self.live == 0 {
             1.0
         } else {
-            (self.total_len / self.docs.len() as f64).max(1.0)
+            (self.total_len / self.live as f64).max(1.0)
         }
     }
 
     /// Inverse document frequency (BM25's, always positive).
     pub fn idf(&self, term: &str) -> f64 {
-        let n = self.docs.len() as f64;
-        let df = self.postings.get(term).map_or(0, HashMap::len) as f64;
+        self.idf_of(self.postings.get(term).map_or(0, Vec::len))
+    }
+
+    fn idf_of(&self, df: usize) -> f64 {
+        let n = self.live as f64;
+        let df = df as f64;
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
@@ -195,50 +259,79 @@ impl Inner {
     /// BM25 of each document matching at least one group: `(doc, score, groups
     /// matched)`. A group scores its best alternative.
     pub fn bm25(&self, groups: &[QueryGroup]) -> HashMap<Identity, (f64, usize)> {
-        let mut acc: HashMap<u32, (f64, usize)> = HashMap::new();
-        for g in groups {
-            // Strong terms (weight 1): the best one counts. Weak terms (a Han run's
-            // single characters): only when all of them occur, then their sum.
-            let mut best: HashMap<u32, f64> = HashMap::new();
-            let mut weak: HashMap<u32, (f64, usize)> = HashMap::new();
-            let n_weak = g.terms.iter().filter(|(_, w)| *w < 1.0).count();
-            for (term, w) in &g.terms {
-                let Some(post) = self.postings.get(term) else {
-                    continue;
-                };
-                let idf = self.idf(term);
-                for (slot, tf) in post {
-                    let len = self.docs.get(slot).map_or(1.0, |d| d.terms.len);
-                    let s = w * self.bm25_term(*tf, len, idf);
-                    if *w < 1.0 {
-                        let x = weak.entry(*slot).or_default();
-                        x.0 += s;
-                        x.1 += 1;
-                    } else {
-                        let b = best.entry(*slot).or_default();
-                        if s > *b {
-                            *b = s;
+        self.bm25_docs(groups)
+            .into_iter()
+            .map(|(d, s, n)| (d.id.clone(), (s, n)))
+            .collect()
+    }
+
+    /// As [`Inner::bm25`], as a list in slot order and without copying identities
+    /// (what search iterates over: only the documents the text matched).
+    pub fn bm25_docs(&self, groups: &[QueryGroup]) -> Vec<(&Doc, f64, usize)> {
+        let n = self.docs.len();
+        let avg = self.avg_len();
+        SCRATCH.with(|scratch| {
+            let mut sc = scratch.borrow_mut();
+            let Scratch { best, weak, acc } = &mut *sc;
+            best.resize(n.max(best.len()), 0.0);
+            weak.resize(n.max(weak.len()), (0.0, 0));
+            acc.resize(n.max(acc.len()), (0.0, 0));
+            let mut matched: Vec<u32> = Vec::new();
+            let mut touched: Vec<u32> = Vec::new();
+            for g in groups {
+                // Strong terms (weight 1): the best one counts. Weak terms (a Han run's
+                // single characters): only when all of them occur, then their sum.
+                let n_weak = g.terms.iter().filter(|(_, w)| *w < 1.0).count() as u32;
+                for (term, w) in &g.terms {
+                    let Some(post) = self.postings.get(term) else {
+                        continue;
+                    };
+                    let idf = self.idf_of(post.len());
+                    for &(slot, tf) in post {
+                        let i = slot as usize;
+                        let len = self.docs[i].as_ref().map_or(1.0, |d| d.terms.len);
+                        let norm = BM25_K1 * (1.0 - BM25_B + BM25_B * len / avg);
+                        let s = w * (idf * tf * (BM25_K1 + 1.0) / (tf + norm));
+                        if best[i] == 0.0 && weak[i].1 == 0 {
+                            touched.push(slot);
+                        }
+                        if *w < 1.0 {
+                            weak[i].0 += s;
+                            weak[i].1 += 1;
+                        } else if s > best[i] {
+                            best[i] = s;
                         }
                     }
                 }
-            }
-            for (slot, (s, n)) in weak {
-                if n == n_weak {
-                    let b = best.entry(slot).or_default();
-                    if s > *b {
-                        *b = s;
+                for &slot in &touched {
+                    let i = slot as usize;
+                    let mut b = best[i];
+                    if n_weak > 0 && weak[i].1 == n_weak && weak[i].0 > b {
+                        b = weak[i].0;
                     }
+                    let counted = best[i] > 0.0 || (n_weak > 0 && weak[i].1 == n_weak);
+                    if counted {
+                        if acc[i].1 == 0 {
+                            matched.push(slot);
+                        }
+                        acc[i].0 += b;
+                        acc[i].1 += 1;
+                    }
+                    best[i] = 0.0;
+                    weak[i] = (0.0, 0);
                 }
+                touched.clear();
             }
-            for (slot, s) in best {
-                let a = acc.entry(slot).or_default();
-                a.0 += s;
-                a.1 += 1;
-            }
-        }
-        acc.into_iter()
-            .filter_map(|(slot, v)| self.docs.get(&slot).map(|d| (d.id.clone(), v)))
-            .collect()
+            matched.sort_unstable();
+            matched
+                .into_iter()
+                .filter_map(|slot| {
+                    let i = slot as usize;
+                    let (score, groups) = std::mem::take(&mut acc[i]);
+                    self.doc(slot).map(|d| (d, score, groups as usize))
+                })
+                .collect()
+        })
     }
 
     /// BM25 of one document for a bag of query terms (each distinct term once).
@@ -352,7 +445,7 @@ impl RecordObserver for SearchIndex {
         let relevant = match &r.body {
             Body::Entry(_) | Body::Event(_) => true,
             Body::Tombstone(t) => matches!(t.target_kind, Kind::Entry | Kind::Event),
-            Body::MappingSet(_) => false,
+            Body::MappingSet(_) | Body::Membership(_) => false,
         };
         if relevant {
             self.apply(r);
@@ -364,5 +457,91 @@ impl RecordObserver for SearchIndex {
         for id in ids {
             inner.remove(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use techmesh_protocol::body;
+    use techmesh_protocol::record::Keypair;
+    use techmesh_protocol::vectors::sample_entry;
+
+    fn entry(kp: &Keypair, seq: u64, local_id: &str, title: &str) -> Record {
+        let mut v = sample_entry();
+        v["local_id"] = json!(local_id);
+        v["title"] = json!({"en": title});
+        v["summary"] = json!({"en": "test entry"});
+        if let Some(o) = v.as_object_mut() {
+            o.remove("keywords");
+        }
+        let b = body::prepare(Kind::Entry, &v).unwrap();
+        kp.sign(seq, Timestamp(1_795_000_000), b).unwrap()
+    }
+
+    fn scores(idx: &Inner, q: &str) -> Vec<(String, f64, usize)> {
+        let mut out: Vec<_> = idx
+            .bm25(&text::query_groups(q, None))
+            .into_iter()
+            .map(|(id, (s, n))| (id.local_id, s, n))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn replacing_versions_compacts_slots_and_scores_as_a_fresh_index() {
+        let kp = Keypair::from_seed(&[5; 32]);
+        let titles = ["solar pump", "wind blade", "solar cell", "battery pack"];
+        let mut churned = Inner::default();
+        let mut seq = 0;
+        for round in 0..6 {
+            for (i, t) in titles.iter().enumerate() {
+                seq += 1;
+                churned.apply(&entry(&kp, seq, &format!("e{i}"), &format!("{t} r{round}")));
+            }
+        }
+        // 24 versions, 20 replaced: the holes were compacted away along the way.
+        assert!(churned.docs.len() < 24, "{} slots", churned.docs.len());
+        let mut fresh = Inner::default();
+        for (i, t) in titles.iter().enumerate() {
+            fresh.apply(&entry(
+                &kp,
+                100 + i as u64,
+                &format!("e{i}"),
+                &format!("{t} r5"),
+            ));
+        }
+        assert_eq!(churned.len(), 4);
+        for q in ["solar", "r5", "wind battery", "r1"] {
+            assert_eq!(scores(&churned, q), scores(&fresh, q), "{q}");
+        }
+        assert_eq!(scores(&churned, "solar").len(), 2);
+        for (i, _) in titles.iter().enumerate() {
+            let id = Identity {
+                publisher: kp.public(),
+                kind: Kind::Entry,
+                local_id: format!("e{i}"),
+            };
+            assert!(churned.get(&id).is_some_and(|d| d.id == id));
+        }
+        // Posting lists stay in slot order (what removal's binary search needs).
+        assert!(churned
+            .postings
+            .values()
+            .all(|p| p.windows(2).all(|w| w[0].0 < w[1].0)));
+    }
+
+    #[test]
+    fn han_characters_count_only_when_all_occur() {
+        let kp = Keypair::from_seed(&[6; 32]);
+        let mut idx = Inner::default();
+        idx.apply(&entry(&kp, 1, "a", "锂离子电池"));
+        idx.apply(&entry(&kp, 2, "b", "电动汽车"));
+        // "池电" is no bigram of either; its characters all occur only in "a".
+        let hits = scores(&idx, "池电");
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].0, "a");
     }
 }

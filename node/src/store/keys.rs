@@ -9,13 +9,20 @@
 //! | `w` | publisher | highest seq seen (8, BE) |
 //! | `e` | publisher ‖ seq ‖ hash | record bytes — equivocation evidence |
 //! | `y` | identity digest (16) | seq ‖ hash ‖ scope (1) ‖ publisher (32) — sync index |
-//! | `i` | index key ‖ 0x00 ‖ identity key | empty — secondary indexes |
+//! | `m` | `format` | the store format, decimal ASCII ([`STORE_FORMAT`]) |
+//!
+//! Format 1 also held `i` rows (index key ‖ 0x00 ‖ identity key, one per entry type,
+//! country, event and *every ancestor of every classification code*: 11 rows per
+//! typical entry, 31 % of the store's bytes). Nothing in the node read them — search,
+//! matching and agendas use the in-memory index of `query/`, rebuilt from the
+//! store — so format 2 drops them; [`Store::find`](super::Store::find) scans instead.
+//! Opening a format-1 store deletes its `i` rows once (see `SledStore::open`).
 
 use sha2::{Digest, Sha256};
 
 use techmesh_protocol::body::{Body, Scope};
 use techmesh_protocol::codes::{self, Scheme};
-use techmesh_protocol::record::{Identity, PublicKey, Record, RecordHash};
+use techmesh_protocol::record::{PublicKey, Record, RecordHash};
 
 pub const CURRENT: u8 = b'c';
 pub const BLOB: u8 = b'h';
@@ -23,7 +30,13 @@ pub const SEQ: u8 = b's';
 pub const WATERMARK: u8 = b'w';
 pub const EVIDENCE: u8 = b'e';
 pub const SYNC: u8 = b'y';
-pub const INDEX: u8 = b'i';
+/// Secondary-index rows of format 1 (none in format 2; deleted when migrating).
+pub const LEGACY_INDEX: u8 = b'i';
+
+/// The on-disk layout this code reads and writes (the table above).
+pub const STORE_FORMAT: u32 = 2;
+/// Key of the format marker row.
+pub const FORMAT_KEY: &[u8] = b"mformat";
 
 pub fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
@@ -120,7 +133,7 @@ impl IndexKey {
             IndexKey::Country(c) => (b'o', c.as_str(), ""),
             IndexKey::Event(e) => (b'v', e.as_str(), ""),
         };
-        let mut k = vec![INDEX, tag];
+        let mut k = vec![tag];
         k.extend_from_slice(a.as_bytes());
         k.push(0x1f);
         k.extend_from_slice(b.as_bytes());
@@ -129,7 +142,7 @@ impl IndexKey {
     }
 }
 
-/// Every index key of a record (entries only; others are not indexed here).
+/// Every index key a record answers to (entries only; others have none).
 pub fn index_keys(body: &Body) -> Vec<IndexKey> {
     let Body::Entry(e) = body else {
         return Vec::new();
@@ -149,10 +162,4 @@ pub fn index_keys(body: &Body) -> Vec<IndexKey> {
     out.sort_by_key(|a| a.encode());
     out.dedup();
     out
-}
-
-pub fn index_row(k: &IndexKey, id: &Identity) -> Vec<u8> {
-    let mut row = k.encode();
-    row.extend_from_slice(&id.key());
-    row
 }

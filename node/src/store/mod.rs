@@ -16,6 +16,8 @@ pub use keys::{IndexKey, SyncItem};
 pub use sled_store::SledStore;
 
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod tests;
 
 use techmesh_protocol::record::{Identity, PublicKey, Record, RecordHash};
@@ -27,6 +29,8 @@ pub enum StoreError {
     Db(#[from] sled::Error),
     #[error("the store at {path} is in use by another process (is `techmesh run` running there?)")]
     Locked { path: String },
+    #[error("the store at {path} cannot be opened: {detail}")]
+    Format { path: String, detail: String },
     #[error("store holds a corrupt row under {what}: {detail}")]
     Corrupt { what: String, detail: String },
 }
@@ -73,11 +77,13 @@ pub struct Counts {
     pub mapping_set: u64,
     pub event: u64,
     pub tombstone: u64,
+    /// Federation anchors' membership lists.
+    pub membership: u64,
 }
 
 impl Counts {
     pub fn total(&self) -> u64 {
-        self.entry + self.mapping_set + self.event + self.tombstone
+        self.entry + self.mapping_set + self.event + self.tombstone + self.membership
     }
 }
 
@@ -98,8 +104,9 @@ pub trait Store: Send + Sync + 'static {
     fn get_by_hash(&self, hash: &RecordHash) -> Result<Option<Record>, StoreError>;
     /// Current versions, in identity order.
     fn list(&self, filter: &ListFilter) -> Result<Vec<Record>, StoreError>;
-    /// Identities with an index row under `key` (e.g. a classification code and
-    /// everything narrower), current non-withdrawn records only.
+    /// Identities of current, non-withdrawn entries that `key` selects (e.g. a
+    /// classification code and everything narrower). May scan the whole store: the
+    /// node's own lookups go through the in-memory index of `query/`.
     fn find(&self, key: &IndexKey) -> Result<Vec<Identity>, StoreError>;
     /// Highest seq seen from `publisher` (any version, even superseded).
     fn watermark(&self, publisher: &PublicKey) -> Result<Option<u64>, StoreError>;
@@ -111,7 +118,8 @@ pub trait Store: Send + Sync + 'static {
     /// SHA-256 over every current (identity digest, hash), in order: equal on two
     /// nodes exactly when they hold the same current versions.
     fn digest(&self) -> Result<[u8; 32], StoreError>;
-    /// Cross-check records against index rows (for `techmesh check`): problems found.
+    /// Cross-check records against their current-version, sync and watermark rows and
+    /// the format marker (for `techmesh check`): problems found.
     fn check(&self) -> Result<Vec<String>, StoreError>;
     fn flush(&self) -> Result<(), StoreError>;
     /// Delete the current records of `publisher` for which `doomed` holds, with

@@ -1,6 +1,7 @@
 //! The sled implementation of [`Store`]: one tree, one-byte key prefixes (see
-//! `keys.rs`), writes serialised by a mutex and applied as one atomic batch, then
-//! flushed.
+//! `keys.rs`, which also says what each store format holds), writes serialised by a
+//! mutex and applied as one atomic batch, then flushed. Opening checks the format
+//! marker: a format-1 store is migrated, an unknown format refused.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -8,15 +9,23 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use super::keys::{self, index_keys, index_row, key, SyncItem};
+use super::keys::{self, index_keys, key, SyncItem, FORMAT_KEY, STORE_FORMAT};
 use super::{Applied, ApplyOutcome, Counts, Evidence, IndexKey, ListFilter, Store, StoreError};
 use techmesh_protocol::record::{Identity, PublicKey, Record, RecordHash};
 use techmesh_protocol::version::Version;
 use techmesh_protocol::Kind;
 
+/// Log segment size of new stores. sled's default (512 KiB) made a store of 100 000
+/// records 5.1 × their size on disk and 8 MiB 2.1 × (docs/BENCHMARKS.md, "Store"):
+/// with small segments, every flush of a batch leaves many partly dead segments.
+pub const SEGMENT_SIZE: usize = 8 * 1024 * 1024;
+
+/// Rows deleted per batch when migrating a format-1 store.
+const MIGRATION_BATCH: u64 = 10_000;
+
 pub struct SledStore {
     db: sled::Db,
-    tree: sled::Tree,
+    pub(super) tree: sled::Tree,
     writer: Mutex<()>,
 }
 
@@ -51,30 +60,99 @@ fn current_value(v: &Version) -> Vec<u8> {
 }
 
 impl SledStore {
-    /// Open (or create) the store at `path` with a page cache of `cache_mb` MiB.
-    pub fn open(path: &Path, cache_mb: u64) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new()
+    /// The sled configuration of the store at `path`: LowSpace mode, a page cache
+    /// of `cache_mb` MiB, and [`SEGMENT_SIZE`] log segments for a new store (sled
+    /// refuses to reopen a store with another segment size, so an existing store
+    /// keeps the size recorded in its `conf` file).
+    pub fn sled_config(path: &Path, cache_mb: u64) -> sled::Config {
+        let recorded = std::fs::read_to_string(path.join("conf"))
+            .ok()
+            .and_then(|conf| {
+                conf.lines()
+                    .find_map(|l| l.strip_prefix("segment_size: ")?.trim().parse().ok())
+            });
+        sled::Config::new()
             .path(path)
             .cache_capacity(cache_mb * 1024 * 1024)
             .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("lock") =>
-                {
-                    StoreError::Locked {
-                        path: path.display().to_string(),
-                    }
+            .segment_size(recorded.unwrap_or(SEGMENT_SIZE))
+    }
+
+    /// Open (or create) the store at `path` with a page cache of `cache_mb` MiB.
+    pub fn open(path: &Path, cache_mb: u64) -> Result<SledStore, StoreError> {
+        let cfg = SledStore::sled_config(path, cache_mb);
+        let db = cfg.open().map_err(|e| match e {
+            sled::Error::Io(ref io)
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("lock") =>
+            {
+                StoreError::Locked {
+                    path: path.display().to_string(),
                 }
-                other => StoreError::Db(other),
-            })?;
+            }
+            other => StoreError::Db(other),
+        })?;
         let tree = db.open_tree("records")?;
-        Ok(SledStore {
+        let store = SledStore {
             db,
             tree,
             writer: Mutex::new(()),
-        })
+        };
+        store.settle_format(path)?;
+        Ok(store)
+    }
+
+    /// Check the format marker: write it into a new store, migrate format 1 (no
+    /// marker, records present) by deleting its secondary-index rows, refuse any
+    /// other format. The marker is written only after the migration's deletions
+    /// are flushed, so an interrupted migration simply runs again.
+    fn settle_format(&self, path: &Path) -> Result<(), StoreError> {
+        match self.tree.get(FORMAT_KEY)? {
+            Some(v) => {
+                let found = std::str::from_utf8(&v)
+                    .ok()
+                    .and_then(|s| s.parse::<u32>().ok());
+                if found == Some(STORE_FORMAT) {
+                    return Ok(());
+                }
+                let shown = found.map_or_else(
+                    || format!("{:?}", String::from_utf8_lossy(&v)),
+                    |f| f.to_string(),
+                );
+                Err(StoreError::Format {
+                    path: path.display().to_string(),
+                    detail: format!(
+                        "it has format {shown} and this techmesh reads format {STORE_FORMAT} \
+                         (a newer techmesh wrote it? rebuild it by syncing from peers into an empty data dir)"
+                    ),
+                })
+            }
+            None => {
+                let mut batch = sled::Batch::default();
+                let mut legacy = 0u64;
+                for row in self.tree.scan_prefix([keys::LEGACY_INDEX]) {
+                    let (k, _) = row?;
+                    batch.remove(k);
+                    legacy += 1;
+                    if legacy.is_multiple_of(MIGRATION_BATCH) {
+                        self.tree.apply_batch(std::mem::take(&mut batch))?;
+                    }
+                }
+                self.tree.apply_batch(batch)?;
+                self.db.flush()?;
+                if legacy > 0 {
+                    tracing::info!(
+                        store = %path.display(),
+                        rows = legacy,
+                        "store migrated from format 1 to {STORE_FORMAT}: secondary-index rows deleted"
+                    );
+                }
+                self.tree
+                    .insert(FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())?;
+                self.db.flush()?;
+                Ok(())
+            }
+        }
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<Record, StoreError> {
@@ -103,7 +181,8 @@ impl SledStore {
 /// State of identities and seqs touched earlier in the same batch.
 #[derive(Default)]
 struct Pending {
-    current: HashMap<Vec<u8>, (Version, Record)>,
+    /// Identity key → new current version and the index of its record in the batch.
+    current: HashMap<Vec<u8>, (Version, usize)>,
     seqs: HashMap<(PublicKey, u64), RecordHash>,
     watermarks: HashMap<PublicKey, u64>,
 }
@@ -114,9 +193,8 @@ impl Store for SledStore {
         let mut batch = sled::Batch::default();
         let mut pending = Pending::default();
         let mut out = Vec::with_capacity(records.len());
-        for r in records {
-            let id = r.identity();
-            let id_key = id.key();
+        for (at, r) in records.iter().enumerate() {
+            let id_key = r.identity().key();
             let new = Version::of(r);
             let seq_key = (r.publisher, r.seq);
             // Equivocation: another record under this (publisher, seq)?
@@ -143,7 +221,7 @@ impl Store for SledStore {
                 };
                 batch.insert(evidence_key(&r.hash()), r.bytes());
                 let other_bytes = match pending.current.values().find(|(v, _)| v.hash == other) {
-                    Some((_, rec)) => Some(rec.bytes().to_vec()),
+                    Some((_, i)) => Some(records[*i].bytes().to_vec()),
                     None => self
                         .tree
                         .get(key(keys::BLOB, &[&other.0]))?
@@ -172,23 +250,15 @@ impl Store for SledStore {
                 pending.watermarks.insert(r.publisher, r.seq);
             }
             // Version order.
-            let previous: Option<(Version, Option<Record>)> = match pending.current.get(&id_key) {
-                Some((v, rec)) => Some((*v, Some(rec.clone()))),
-                None => match self.current(&id_key)? {
-                    Some(v) => Some((v, self.blob(&v.hash)?)),
-                    None => None,
-                },
+            let previous: Option<Version> = match pending.current.get(&id_key) {
+                Some((v, _)) => Some(*v),
+                None => self.current(&id_key)?,
             };
             let applied = match &previous {
-                Some((v, _)) if v.hash == new.hash => Applied::Duplicate,
-                Some((v, _)) if !new.supersedes(v) => Applied::Stale { current: v.hash },
-                Some((v, old)) => {
+                Some(v) if v.hash == new.hash => Applied::Duplicate,
+                Some(v) if !new.supersedes(v) => Applied::Stale { current: v.hash },
+                Some(v) => {
                     batch.remove(key(keys::BLOB, &[&v.hash.0]));
-                    if let Some(old) = old {
-                        for k in index_keys(&old.body) {
-                            batch.remove(index_row(&k, &id));
-                        }
-                    }
                     Applied::Replaced { previous: v.hash }
                 }
                 None => Applied::Inserted,
@@ -198,10 +268,7 @@ impl Store for SledStore {
                 batch.insert(key(keys::BLOB, &[&new.hash.0]), r.bytes());
                 let item = SyncItem::of(r);
                 batch.insert(key(keys::SYNC, &[&item.id_digest]), item.encode_value());
-                for k in index_keys(&r.body) {
-                    batch.insert(index_row(&k, &id), &[][..]);
-                }
-                pending.current.insert(id_key, (new, r.clone()));
+                pending.current.insert(id_key, (new, at));
             }
             out.push(ApplyOutcome {
                 applied,
@@ -255,14 +322,17 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    /// A scan of every current entry (format 2 keeps no index rows: nothing in the
+    /// node looks records up this way; tools and tests may).
     fn find(&self, k: &IndexKey) -> Result<Vec<Identity>, StoreError> {
-        let prefix = k.encode();
         let mut out = Vec::new();
-        for row in self.tree.scan_prefix(&prefix) {
-            let (key, _) = row?;
-            let id = Identity::from_key(&key[prefix.len()..])
-                .ok_or_else(|| corrupt("index row", hex::encode(&key)))?;
-            out.push(id);
+        for r in self.list(&ListFilter {
+            kind: Some(Kind::Entry),
+            ..Default::default()
+        })? {
+            if index_keys(&r.body).contains(k) {
+                out.push(r.identity());
+            }
         }
         Ok(out)
     }
@@ -313,6 +383,7 @@ impl Store for SledStore {
                 (false, Some(Kind::Entry)) => c.entry += 1,
                 (false, Some(Kind::MappingSet)) => c.mapping_set += 1,
                 (false, Some(Kind::Event)) => c.event += 1,
+                (false, Some(Kind::Membership)) => c.membership += 1,
                 _ => return Err(corrupt("identity key", hex::encode(&k))),
             }
             let _ = version;
@@ -375,11 +446,6 @@ impl Store for SledStore {
                         == Some(version.hash) => {}
                 _ => problems.push(format!("{id}: sync index row missing or stale")),
             }
-            for ik in index_keys(&r.body) {
-                if self.tree.get(index_row(&ik, &id))?.is_none() {
-                    problems.push(format!("{id}: index row {ik:?} missing"));
-                }
-            }
             match self.watermark(&r.publisher)? {
                 Some(w) if w >= r.seq => {}
                 _ => problems.push(format!("{id}: publisher watermark below seq {}", r.seq)),
@@ -392,20 +458,18 @@ impl Store for SledStore {
                 "{current} current versions but {blobs} record blobs and {syncs} sync rows"
             ));
         }
-        for row in self.tree.scan_prefix([keys::INDEX]) {
-            let (k, _) = row?;
-            let pos = k.iter().position(|&b| b == 0).map(|p| p + 1);
-            let alive = match pos.and_then(|p| Identity::from_key(&k[p..])) {
-                Some(id) => self.get(&id)?.is_some_and(|r| {
-                    index_keys(&r.body)
-                        .iter()
-                        .any(|ik| index_row(ik, &id) == k.as_ref())
-                }),
-                None => false,
-            };
-            if !alive {
-                problems.push(format!("orphan index row {}", String::from_utf8_lossy(&k)));
-            }
+        let legacy = self.prefix_count(&[keys::LEGACY_INDEX]);
+        if legacy > 0 {
+            problems.push(format!(
+                "{legacy} secondary-index rows of store format 1 left in a format-{STORE_FORMAT} store"
+            ));
+        }
+        match self.tree.get(FORMAT_KEY)? {
+            Some(v) if v.as_ref() == STORE_FORMAT.to_string().as_bytes() => {}
+            other => problems.push(format!(
+                "store format marker is {:?}, expected {STORE_FORMAT}",
+                other.map(|v| String::from_utf8_lossy(&v).into_owned())
+            )),
         }
         Ok(problems)
     }
@@ -441,9 +505,6 @@ impl Store for SledStore {
             batch.remove(k.to_vec());
             batch.remove(key(keys::BLOB, &[&version.hash.0]));
             batch.remove(key(keys::SYNC, &[&keys::identity_digest(id_key)]));
-            for ik in index_keys(&r.body) {
-                batch.remove(index_row(&ik, &id));
-            }
             removed.push(id);
         }
         if !removed.is_empty() {

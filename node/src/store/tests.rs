@@ -266,3 +266,74 @@ fn purge_publisher_removes_records_indexes_and_sync_rows_but_keeps_watermarks() 
     );
     assert!(s.check().unwrap().is_empty());
 }
+
+/// Rewrite the raw sled tree of a closed store (to fake what older formats wrote).
+fn edit_raw(dir: &std::path::Path, edit: impl FnOnce(&sled::Tree)) {
+    let db = SledStore::sled_config(dir, 16).open().unwrap();
+    let tree = db.open_tree("records").unwrap();
+    edit(&tree);
+    db.flush().unwrap();
+}
+
+#[test]
+fn a_format_1_store_is_migrated_on_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = signed(1, entry("e1", "t", "H01M 10/0525"));
+    open(tmp.path()).apply(std::slice::from_ref(&r)).unwrap();
+    // Format 1: no marker, and secondary-index rows ("i" ‖ index key ‖ 0 ‖ identity).
+    edit_raw(tmp.path(), |t| {
+        t.remove(super::keys::FORMAT_KEY).unwrap();
+        for code in ["H", "H01", "H01M"] {
+            let mut row = b"ic".to_vec();
+            row.extend_from_slice(format!("ipc\x1f{code}\0").as_bytes());
+            row.extend_from_slice(&r.identity().key());
+            t.insert(row, &[][..]).unwrap();
+        }
+    });
+    let s = open(tmp.path());
+    assert!(s.check().unwrap().is_empty(), "{:?}", s.check().unwrap());
+    assert_eq!(s.get(&r.identity()).unwrap().unwrap().hash(), r.hash());
+    let h01m = IndexKey::Code {
+        scheme: Scheme::Ipc,
+        code: "H01M".into(),
+    };
+    assert_eq!(s.find(&h01m).unwrap(), vec![r.identity()]);
+    drop(s);
+    edit_raw(tmp.path(), |t| {
+        assert_eq!(t.scan_prefix(b"i").count(), 0, "index rows deleted");
+        assert_eq!(
+            t.get(super::keys::FORMAT_KEY).unwrap().as_deref(),
+            Some(&b"2"[..])
+        );
+    });
+}
+
+#[test]
+fn a_store_of_an_unknown_format_is_refused_with_its_format_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    open(tmp.path())
+        .apply(&[signed(1, entry("e1", "t", "H01M"))])
+        .unwrap();
+    edit_raw(tmp.path(), |t| {
+        t.insert(super::keys::FORMAT_KEY, &b"9"[..]).unwrap();
+    });
+    let err = SledStore::open(tmp.path(), 16)
+        .err()
+        .expect("format 9 must be refused");
+    assert!(
+        matches!(err, super::StoreError::Format { .. }) && err.to_string().contains("format 9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_reports_leftover_index_rows_and_a_missing_marker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = signed(1, entry("e1", "t", "H01M"));
+    open(tmp.path()).apply(std::slice::from_ref(&r)).unwrap();
+    let s = open(tmp.path());
+    s.tree.insert(b"icx", &[][..]).unwrap();
+    s.tree.remove(super::keys::FORMAT_KEY).unwrap();
+    let problems = s.check().unwrap();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
