@@ -30,6 +30,8 @@ pub struct NodeConfig {
     pub records: RecordsSection,
     #[serde(default)]
     pub sync: SyncSection,
+    #[serde(default)]
+    pub query: QuerySection,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -161,6 +163,25 @@ impl Default for SyncSection {
     }
 }
 
+/// Federated queries this node answers (docs/PROTOCOL.md, "Federated query").
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuerySection {
+    /// Federated queries answered per peer per minute (more are refused).
+    pub requests_per_minute: u32,
+    /// Federated queries answered concurrently per peer (more are refused).
+    pub concurrency_per_peer: usize,
+}
+
+impl Default for QuerySection {
+    fn default() -> Self {
+        QuerySection {
+            requests_per_minute: 600,
+            concurrency_per_peer: 4,
+        }
+    }
+}
+
 impl NodeConfig {
     /// Read and check `path`.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
@@ -263,6 +284,10 @@ allow_publish_without_peer_seq = false  # see "no self-fork" in docs/OPERATIONS.
 [sync]
 interval_secs = 30                    # anti-entropy with every peer this often
 requests_per_minute = 600             # sync requests served per peer per minute
+
+[query]
+requests_per_minute = 600             # federated queries answered per peer per minute
+concurrency_per_peer = 4              # ... and at once
 "#
         )
     }

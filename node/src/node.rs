@@ -68,6 +68,8 @@ pub struct Node {
     pub mappings: Arc<crate::mappings::Mappings>,
     /// Search and matchmaking index (empty until [`Node::with_search`]).
     pub search: Arc<crate::query::SearchIndex>,
+    /// This node's name (node.toml), for results it supplies itself.
+    name: String,
 }
 
 impl Node {
@@ -83,7 +85,18 @@ impl Node {
             seq_guard,
             mappings,
             search: Arc::default(),
+            name: String::new(),
         }
+    }
+
+    /// This node's name (node.toml `[node] name`).
+    pub fn with_name(mut self, name: impl Into<String>) -> Node {
+        self.name = name.into();
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Use this search index (loaded from the store and observing ingest).

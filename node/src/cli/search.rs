@@ -54,6 +54,13 @@ pub struct SearchArgs {
     pub limit: Option<usize>,
     #[arg(long)]
     pub offset: Option<usize>,
+    /// Also ask the trusted peers (needs the running node); results name the node
+    /// that supplied them, and every peer's status is listed.
+    #[arg(long)]
+    pub federated: bool,
+    /// With --federated: how long to wait for the peers, ms (default 2000, at most 10000).
+    #[arg(long, requires = "federated")]
+    pub deadline_ms: Option<u64>,
     /// Print the JSON answer.
     #[arg(long)]
     pub json: bool,
@@ -76,6 +83,12 @@ pub struct MatchArgs {
     /// Also show excluded candidates and why.
     #[arg(long)]
     pub show_excluded: bool,
+    /// Also ask the trusted peers permitted to see the subject (needs the running node).
+    #[arg(long)]
+    pub federated: bool,
+    /// With --federated: how long to wait for the peers, ms (default 2000, at most 10000).
+    #[arg(long, requires = "federated")]
+    pub deadline_ms: Option<u64>,
     #[arg(long)]
     pub json: bool,
 }
@@ -121,6 +134,42 @@ fn text(v: &Value) -> String {
         .to_string()
 }
 
+/// ` [from <node>]` for a result a peer supplied.
+fn supplied_by(r: &Value) -> String {
+    match r["node"].as_str() {
+        Some(n) if n != "local" => format!("  [from {n}]"),
+        _ => String::new(),
+    }
+}
+
+/// The peers of a federated answer: one line each, then rejected records.
+fn print_peers(v: &Value) {
+    for p in v["peers"].as_array().into_iter().flatten() {
+        println!(
+            "peer {:<24} {:<8} {:>5} ms  {} record(s){}{}",
+            p["member"].as_str().unwrap_or("?"),
+            p["status"].as_str().unwrap_or("?"),
+            p["latency_ms"],
+            p["count"],
+            match p["rejected"].as_u64() {
+                Some(n) if n > 0 => format!(", {n} rejected"),
+                _ => String::new(),
+            },
+            p["error"]
+                .as_str()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+    }
+    for r in v["rejected"].as_array().into_iter().flatten() {
+        println!(
+            "rejected from {}: {}",
+            r["member"].as_str().unwrap_or("?"),
+            r["reason"].as_str().unwrap_or("?")
+        );
+    }
+}
+
 pub fn search(b: &dyn Backend, a: SearchArgs) -> Result<i32> {
     let p = SearchParams {
         q: a.query,
@@ -138,6 +187,8 @@ pub fn search(b: &dyn Backend, a: SearchArgs) -> Result<i32> {
         sort: a.sort,
         limit: a.limit,
         offset: a.offset,
+        federated: a.federated.then_some(true),
+        deadline_ms: a.deadline_ms,
     };
     let v = b.search(&p)?;
     if a.json {
@@ -145,6 +196,7 @@ pub fn search(b: &dyn Backend, a: SearchArgs) -> Result<i32> {
         return Ok(0);
     }
     let results = v["results"].as_array().cloned().unwrap_or_default();
+    print_peers(&v);
     println!(
         "{} result(s){}",
         v["total"],
@@ -156,11 +208,12 @@ pub fn search(b: &dyn Backend, a: SearchArgs) -> Result<i32> {
     );
     for r in &results {
         println!(
-            "{:<8} {:<20} {:>7}  {}",
+            "{:<8} {:<20} {:>7}  {}{}",
             r["entry_type"].as_str().unwrap_or(""),
             r["local_id"].as_str().unwrap_or(""),
             r["score"],
-            text(&r["title"])
+            text(&r["title"]),
+            supplied_by(r)
         );
         if let Some(c) = r["why"]["classification"].as_object() {
             println!(
@@ -194,12 +247,15 @@ pub fn match_(b: &dyn Backend, a: MatchArgs) -> Result<i32> {
         today: a.today,
         text_only: a.text_only,
         show_excluded: a.show_excluded,
+        federated: a.federated,
+        deadline_ms: a.deadline_ms,
     };
     let v = b.match_entries(&req)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
+    print_peers(&v);
     println!(
         "{} {} for {} ({}){}",
         v["total"],
@@ -213,10 +269,11 @@ pub fn match_(b: &dyn Backend, a: MatchArgs) -> Result<i32> {
     );
     for r in v["results"].as_array().into_iter().flatten() {
         println!(
-            "{:>7}  {:<20} {}",
+            "{:>7}  {:<20} {}{}",
             r["score"],
             r["local_id"].as_str().unwrap_or(""),
-            text(&r["title"])
+            text(&r["title"]),
+            supplied_by(r)
         );
         let x = &r["explanation"];
         for m in x["classification"]["matches"]

@@ -13,10 +13,12 @@ use libp2p::{
 use sha2::{Digest, Sha256};
 
 use techmesh_protocol::body::common::is_country;
+use techmesh_protocol::query::{QueryRequest, QueryResponse, MAX_DEADLINE_MS};
 use techmesh_protocol::sync::{SyncRequest, SyncResponse};
 use techmesh_protocol::trust::topics;
 
 pub const SYNC_PROTOCOL: &str = "/techmesh/sync/1";
+pub const QUERY_PROTOCOL: &str = "/techmesh/query/1";
 pub const GOSSIP_PROTOCOL: &str = "/techmesh/gossip/1";
 pub const IDENTIFY_PROTOCOL: &str = "/techmesh/id/1";
 
@@ -34,6 +36,8 @@ pub struct Behaviour {
     pub ping: ping::Behaviour,
     pub gossipsub: Gossipsub,
     pub sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
+    /// Federated query (docs/PROTOCOL.md, "Federated query").
+    pub query: request_response::cbor::Behaviour<QueryRequest, QueryResponse>,
 }
 
 /// Bounds and timings of the behaviour.
@@ -114,6 +118,20 @@ impl Behaviour {
                 .with_request_timeout(cfg.sync_timeout)
                 .with_max_concurrent_streams(16),
         );
+        let query_codec = request_response::cbor::codec::Codec::default()
+            .set_request_size_maximum(cfg.max_message_bytes as u64)
+            .set_response_size_maximum(cfg.max_message_bytes as u64);
+        // The asker gives up at its own deadline; this only reclaims what is left.
+        let query = request_response::Behaviour::with_codec(
+            query_codec,
+            [(
+                StreamProtocol::new(QUERY_PROTOCOL),
+                request_response::ProtocolSupport::Full,
+            )],
+            request_response::Config::default()
+                .with_request_timeout(Duration::from_millis(MAX_DEADLINE_MS + 5_000))
+                .with_max_concurrent_streams(32),
+        );
         Ok(Behaviour {
             allow: allow_block_list::Behaviour::default(),
             block: allow_block_list::Behaviour::default(),
@@ -130,6 +148,7 @@ impl Behaviour {
             ping: ping::Behaviour::new(ping::Config::new()),
             gossipsub,
             sync,
+            query,
         })
     }
 }

@@ -15,12 +15,13 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot};
 
+use techmesh_protocol::query::{QueryRequest, QueryResponse};
 use techmesh_protocol::sync::{SyncRequest, SyncResponse};
 use techmesh_protocol::trust::{topics, LocalNode, ScopeName, TrustList};
 
 use super::behaviour::{Behaviour, BehaviourConfig, BehaviourEvent};
 use super::gossip::{self, Incoming, Verdict};
-use super::{Command, NetConfig, NetEvent, PeerTable};
+use super::{Command, NetConfig, NetEvent, PeerTable, QueryInbound};
 use crate::ingest::{now, Ingest};
 
 /// Redial state of one peer we want to be connected to.
@@ -53,7 +54,13 @@ pub struct EventLoop {
     blocked_until: HashMap<PeerId, Instant>,
     gossip_tx: mpsc::Sender<Incoming>,
     gossip_rx: Option<mpsc::Receiver<Incoming>>,
+    pending_query: HashMap<OutboundRequestId, oneshot::Sender<Result<QueryResponse, String>>>,
+    query_tx: mpsc::Sender<QueryInbound>,
+    query_rx: Option<mpsc::Receiver<QueryInbound>>,
 }
+
+/// Inbound federated queries waiting for the query server.
+const QUERY_QUEUE: usize = 256;
 
 impl EventLoop {
     #[allow(clippy::too_many_arguments)]
@@ -88,6 +95,7 @@ impl EventLoop {
             .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
             .build();
         let (gossip_tx, gossip_rx) = mpsc::channel(4096);
+        let (query_tx, query_rx) = mpsc::channel(QUERY_QUEUE);
         Ok(EventLoop {
             swarm,
             cfg,
@@ -105,7 +113,16 @@ impl EventLoop {
             blocked_until: HashMap::new(),
             gossip_tx,
             gossip_rx: Some(gossip_rx),
+            pending_query: HashMap::new(),
+            query_tx,
+            query_rx: Some(query_rx),
         })
+    }
+
+    /// The inbound federated queries, for the query server. A node that does not
+    /// take them refuses every query.
+    pub fn take_query_requests(&mut self) -> Option<mpsc::Receiver<QueryInbound>> {
+        self.query_rx.take()
     }
 
     fn trust(&self) -> std::sync::RwLockReadGuard<'_, TrustList> {
@@ -288,11 +305,14 @@ impl EventLoop {
         for addr in self.cfg.bootstrap.clone() {
             let _ = self.swarm.dial(addr);
         }
+        // Nobody took the query requests: close the channel so queries are refused.
+        self.query_rx = None;
         if let Some(rx) = self.gossip_rx.take() {
             tokio::spawn(gossip::worker(
                 rx,
                 self.ingest.clone(),
                 self.command_tx.clone(),
+                gossip::Strikes::new(self.cfg.max_strikes, self.cfg.block_duration),
             ));
         }
         let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -356,6 +376,17 @@ impl EventLoop {
                     b.in_flight = b.in_flight.saturating_sub(1);
                 }
                 let _ = self.swarm.behaviour_mut().sync.send_response(channel, resp);
+            }
+            Command::Query { peer, req, reply } => {
+                let id = self.swarm.behaviour_mut().query.send_request(&peer, req);
+                self.pending_query.insert(id, reply);
+            }
+            Command::RespondQuery { channel, resp } => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .query
+                    .send_response(channel, resp);
             }
             Command::Validation {
                 id,
@@ -488,6 +519,7 @@ impl EventLoop {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => self.on_gossip(e).await,
             SwarmEvent::Behaviour(BehaviourEvent::Sync(e)) => self.on_sync(e).await,
+            SwarmEvent::Behaviour(BehaviourEvent::Query(e)) => self.on_query(e),
             SwarmEvent::Behaviour(BehaviourEvent::Identify(
                 libp2p::identify::Event::Received { peer_id, info, .. },
             )) => {
@@ -592,6 +624,62 @@ impl EventLoop {
                 if let Some(b) = self.buckets.get_mut(&peer) {
                     b.in_flight = b.in_flight.saturating_sub(1);
                 }
+            }
+            _ => {}
+        }
+    }
+
+    /// Federated query traffic: inbound requests go to the query server (which
+    /// decides who is answered); answers go to whoever asked.
+    fn on_query(&mut self, e: request_response::Event<QueryRequest, QueryResponse>) {
+        match e {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    let inbound = QueryInbound {
+                        peer,
+                        req: request,
+                        channel,
+                    };
+                    if let Err(e) = self.query_tx.try_send(inbound) {
+                        let (why, inbound) = match e {
+                            mpsc::error::TrySendError::Full(i) => {
+                                ("too many queries waiting: try again later", i)
+                            }
+                            mpsc::error::TrySendError::Closed(i) => {
+                                ("this node does not answer federated queries", i)
+                            }
+                        };
+                        let _ = self
+                            .swarm
+                            .behaviour_mut()
+                            .query
+                            .send_response(inbound.channel, QueryResponse::refused(why));
+                    }
+                }
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(tx) = self.pending_query.remove(&request_id) {
+                        let _ = tx.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                request_id,
+                error,
+                peer,
+                ..
+            } => {
+                tracing::debug!(%peer, "query request failed: {error}");
+                if let Some(tx) = self.pending_query.remove(&request_id) {
+                    let _ = tx.send(Err(error.to_string()));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, "inbound query failed: {error}");
             }
             _ => {}
         }

@@ -1,7 +1,9 @@
 //! The network: one event loop owns the libp2p Swarm; everything else talks to it
 //! through a cloneable [`NetClient`] (commands with oneshot replies) and hears from
 //! it through [`NetEvent`]s. Nothing slow runs inside the loop: record verification
-//! and storage run on the ingest worker, sync requests on the sync server.
+//! and storage run on the ingest worker, sync requests on the sync server, federated
+//! queries on the query server (`crate::fedquery`), which gets them on a channel of
+//! its own ([`EventLoop::take_query_requests`]).
 
 mod behaviour;
 mod event_loop;
@@ -17,6 +19,7 @@ use libp2p::request_response::ResponseChannel;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 
+use techmesh_protocol::query::{QueryRequest, QueryResponse};
 use techmesh_protocol::record::Record;
 use techmesh_protocol::sync::{SyncRequest, SyncResponse};
 use techmesh_protocol::trust::{LocalNode, TrustList};
@@ -59,6 +62,17 @@ pub enum Command {
         channel: ResponseChannel<SyncResponse>,
         resp: SyncResponse,
     },
+    /// Ask a peer a federated query.
+    Query {
+        peer: PeerId,
+        req: QueryRequest,
+        reply: oneshot::Sender<Result<QueryResponse, String>>,
+    },
+    /// Answer an inbound federated query.
+    RespondQuery {
+        channel: ResponseChannel<QueryResponse>,
+        resp: QueryResponse,
+    },
     Validation {
         id: libp2p::gossipsub::MessageId,
         source: PeerId,
@@ -91,6 +105,22 @@ pub enum NetEvent {
     },
 }
 
+/// An inbound federated query to answer (with [`NetClient::respond_query`]).
+pub struct QueryInbound {
+    pub peer: PeerId,
+    pub req: QueryRequest,
+    pub channel: ResponseChannel<QueryResponse>,
+}
+
+/// Why a federated query to one peer got no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryFailure {
+    /// No answer within the deadline.
+    Timeout,
+    /// The request failed (connection, protocol, codec): what went wrong.
+    Failed(String),
+}
+
 #[derive(Clone)]
 pub struct NetClient {
     tx: mpsc::Sender<Command>,
@@ -116,6 +146,32 @@ impl NetClient {
         rx.await
             .map_err(|_| anyhow::anyhow!("request dropped"))?
             .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    /// Ask `peer` a federated query and wait for its answer at most `deadline`.
+    pub async fn query(
+        &self,
+        peer: PeerId,
+        req: QueryRequest,
+        deadline: Duration,
+    ) -> Result<QueryResponse, QueryFailure> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Query { peer, req, reply })
+            .await
+            .map_err(|e| QueryFailure::Failed(e.to_string()))?;
+        match tokio::time::timeout(deadline, rx).await {
+            Err(_) => Err(QueryFailure::Timeout),
+            Ok(Err(_)) => Err(QueryFailure::Failed("request dropped".into())),
+            Ok(Ok(r)) => r.map_err(QueryFailure::Failed),
+        }
+    }
+
+    pub async fn respond_query(
+        &self,
+        channel: ResponseChannel<QueryResponse>,
+        resp: QueryResponse,
+    ) -> Result<()> {
+        self.send(Command::RespondQuery { channel, resp }).await
     }
 
     pub async fn respond(

@@ -467,6 +467,19 @@ pub fn match_entry(
     subject_id: Option<&techmesh_protocol::record::Identity>,
     opts: &MatchOptions,
 ) -> Value {
+    match_entry_where(idx, mappings, subject, subject_id, opts, &|_| true)
+}
+
+/// [`match_entry`] over the candidates `keep` admits (a federated query answers only
+/// with what the asker may receive).
+pub fn match_entry_where(
+    idx: &Inner,
+    mappings: &Mappings,
+    subject: &Entry,
+    subject_id: Option<&techmesh_protocol::record::Identity>,
+    opts: &MatchOptions,
+    keep: &dyn Fn(&Doc) -> bool,
+) -> Value {
     let tr = Translations::new(mappings);
     let subject_terms = Terms::of_entry(subject);
     let want = match subject.entry_type {
@@ -476,7 +489,7 @@ pub fn match_entry(
     let mut results: Vec<(f64, Value)> = Vec::new();
     let mut excluded: Vec<(f64, Value)> = Vec::new();
     for doc in idx.docs() {
-        if doc.entry.entry_type != want || Some(&doc.id) == subject_id {
+        if doc.entry.entry_type != want || Some(&doc.id) == subject_id || !keep(doc) {
             continue;
         }
         if opts.text_only {

@@ -1,7 +1,9 @@
 //! Local search, matchmaking and event agendas over the search index
 //! ([`index::SearchIndex`], derived from the store). The API (`/v1/search`,
 //! `/v1/match`, `/v1/events/{id}/agenda`) and the CLI's direct-store mode call the
-//! same functions here, so both answer alike.
+//! same functions here, so both answer alike. Federated search and match
+//! (`crate::fedquery`) run the same functions over a transient index of the union
+//! of local and remote hits, so federated results rank exactly like local ones.
 
 pub mod agenda;
 pub mod index;
@@ -70,7 +72,17 @@ pub struct SearchParams {
     pub limit: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<usize>,
+    /// Also ask the trusted peers (needs a running node: `crate::fedquery`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated: Option<bool>,
+    /// How long a federated search waits for peers, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
 }
+
+/// Federated queries go through a running node's network.
+pub const NEEDS_RUNNING_NODE: &str =
+    "a federated query asks the peers through the running node: start `techmesh run` first";
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 1000;
@@ -131,6 +143,20 @@ fn trl_at_least(tr: &Translations, e: &Entry, min: (Scheme, u8)) -> Option<Value
 
 /// Run a search over the index.
 pub fn search(idx: &Inner, mappings: &Mappings, p: &SearchParams) -> Result<Value, String> {
+    search_where(idx, mappings, p, &|_| true)
+}
+
+/// Run a search over the documents of the index that `keep` admits (a federated
+/// query answers only with what the asker may receive).
+pub fn search_where(
+    idx: &Inner,
+    mappings: &Mappings,
+    p: &SearchParams,
+    keep: &dyn Fn(&Doc) -> bool,
+) -> Result<Value, String> {
+    if p.federated == Some(true) {
+        return Err(NEEDS_RUNNING_NODE.into());
+    }
     let tr = Translations::new(mappings);
     let today = today(p.today.as_deref())?;
     let entry_type = match p.entry_type.as_deref() {
@@ -179,24 +205,23 @@ pub fn search(idx: &Inner, mappings: &Mappings, p: &SearchParams) -> Result<Valu
             .map(|q| text::query_groups(q, p.lang.as_deref()))
             .unwrap_or_default();
     let has_text = !groups.is_empty();
-    let text_scores = if has_text {
-        idx.bm25(&groups)
+    // With text, only the documents it matched are candidates.
+    let candidates: Box<dyn Iterator<Item = (&Doc, f64)> + '_> = if has_text {
+        let n_groups = groups.len() as f64;
+        Box::new(idx.bm25_docs(&groups).into_iter().map(move |(doc, s, n)| {
+            // Every group matched ranks above a partial match.
+            (doc, s * (0.5 + 0.5 * (n as f64 / n_groups)))
+        }))
     } else {
-        Default::default()
+        Box::new(idx.docs().map(|doc| (doc, 0.0)))
     };
 
     let mut hits: Vec<(&Doc, f64, Value)> = Vec::new();
-    for doc in idx.docs() {
+    for (doc, text_score) in candidates {
+        if !keep(doc) {
+            continue;
+        }
         let e = &doc.entry;
-        let text_score = if has_text {
-            match text_scores.get(&doc.id) {
-                // Every group matched ranks above a partial match.
-                Some((s, n)) => s * (0.5 + 0.5 * (*n as f64 / groups.len() as f64)),
-                None => continue,
-            }
-        } else {
-            0.0
-        };
         if entry_type.is_some_and(|t| t != e.entry_type) {
             continue;
         }
@@ -249,47 +274,55 @@ pub fn search(idx: &Inner, mappings: &Mappings, p: &SearchParams) -> Result<Valu
                 None => continue,
             }
         }
-        if has_text {
-            why["text_score"] = json!(round(text_score));
-        }
         hits.push((doc, text_score, why));
     }
     let sort = p
         .sort
         .clone()
         .unwrap_or_else(|| if has_text { "relevance" } else { "newest" }.into());
-    match sort.as_str() {
-        "relevance" => hits.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.id.cmp(&b.0.id))),
-        "newest" => hits.sort_by(|a, b| {
+    type Hit<'a> = (&'a Doc, f64, Value);
+    let order: fn(&Hit, &Hit) -> std::cmp::Ordering = match sort.as_str() {
+        "relevance" => |a, b| b.1.total_cmp(&a.1).then_with(|| a.0.id.cmp(&b.0.id)),
+        "newest" => |a, b| {
             b.0.issued_at
                 .cmp(&a.0.issued_at)
                 .then_with(|| a.0.id.cmp(&b.0.id))
-        }),
-        "valid_until" => hits.sort_by(|a, b| {
+        },
+        "valid_until" => |a, b| {
             a.0.entry
                 .valid_until
                 .cmp(&b.0.entry.valid_until)
                 .then_with(|| a.0.id.cmp(&b.0.id))
-        }),
-        "title" => hits.sort_by(|a, b| {
+        },
+        "title" => |a, b| {
             title_of(&a.0.entry)
                 .cmp(&title_of(&b.0.entry))
                 .then_with(|| a.0.id.cmp(&b.0.id))
-        }),
+        },
         x => {
             return Err(format!(
                 "sort: {x:?} is not relevance, newest, valid_until or title"
             ))
         }
-    }
+    };
     let total = hits.len();
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let offset = p.offset.unwrap_or(0);
+    // Only the first offset + limit hits in order are shown: select them, sort those.
+    let shown = offset.saturating_add(limit);
+    if shown < hits.len() {
+        hits.select_nth_unstable_by(shown, order);
+        hits.truncate(shown);
+    }
+    hits.sort_by(order);
     let results: Vec<Value> = hits
         .into_iter()
         .skip(offset)
         .take(limit)
-        .map(|(doc, s, why)| {
+        .map(|(doc, s, mut why)| {
+            if has_text {
+                why["text_score"] = json!(round(s));
+            }
             let mut v = entry_json(doc);
             v["score"] = json!(round(s));
             v["summary"] = json!(doc.entry.summary);
@@ -338,6 +371,61 @@ pub struct MatchRequest {
     /// Also list excluded candidates with their reasons.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub show_excluded: bool,
+    /// Also ask the trusted peers (`crate::fedquery`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub federated: bool,
+    /// How long a federated match waits for peers, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+}
+
+/// The subject of a match: an entry, and its identity when it is stored.
+pub struct Subject {
+    pub entry: std::sync::Arc<Entry>,
+    pub id: Option<Identity>,
+}
+
+impl MatchRequest {
+    pub fn options(&self) -> Result<MatchOptions, String> {
+        Ok(MatchOptions {
+            today: today(self.today.as_deref())?,
+            limit: self.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT),
+            text_only: self.text_only,
+            show_excluded: self.show_excluded,
+        })
+    }
+
+    /// The entry to match: a stored one (by id) or the body given.
+    pub fn subject(&self, idx: &Inner) -> Result<Subject, String> {
+        match (&self.id, &self.entry) {
+            (Some(id), None) => {
+                let doc = resolve_entry(idx, id)?;
+                Ok(Subject {
+                    entry: doc.entry.clone(),
+                    id: Some(doc.id.clone()),
+                })
+            }
+            (None, Some(v)) => {
+                let b = body::prepare(Kind::Entry, v).map_err(|e| {
+                    format!(
+                        "entry: {}",
+                        e.0.iter()
+                            .map(|x| x.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                })?;
+                let Body::Entry(e) = b else {
+                    return Err("entry: not an entry body".into());
+                };
+                Ok(Subject {
+                    entry: std::sync::Arc::new(*e),
+                    id: None,
+                })
+            }
+            _ => Err("give exactly one of \"id\" (a stored entry) or \"entry\" (a body)".into()),
+        }
+    }
 }
 
 /// A stored entry by full id or unique local id.
@@ -363,38 +451,40 @@ pub fn resolve_entry<'a>(idx: &'a Inner, spec: &str) -> Result<&'a Doc, String> 
 
 /// Run `POST /v1/match`.
 pub fn run_match(idx: &Inner, mappings: &Mappings, req: &MatchRequest) -> Result<Value, String> {
-    let opts = MatchOptions {
-        today: today(req.today.as_deref())?,
-        limit: req.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT),
-        text_only: req.text_only,
-        show_excluded: req.show_excluded,
+    if req.federated {
+        return Err(NEEDS_RUNNING_NODE.into());
+    }
+    let opts = req.options()?;
+    let subject = req.subject(idx)?;
+    Ok(matching::match_entry(
+        idx,
+        mappings,
+        &subject.entry,
+        subject.id.as_ref(),
+        &opts,
+    ))
+}
+
+/// Name every result's publisher: `"member"` is the trust-list member name of the
+/// publisher (or `own_name` for this node's records, null for a former member).
+pub fn name_members(
+    answer: &mut Value,
+    trust: &techmesh_protocol::trust::TrustList,
+    own: &techmesh_protocol::record::PublicKey,
+    own_name: &str,
+) {
+    let Some(results) = answer["results"].as_array_mut() else {
+        return;
     };
-    match (&req.id, &req.entry) {
-        (Some(id), None) => {
-            let doc = resolve_entry(idx, id)?;
-            Ok(matching::match_entry(
-                idx,
-                mappings,
-                &doc.entry,
-                Some(&doc.id),
-                &opts,
-            ))
-        }
-        (None, Some(v)) => {
-            let b = body::prepare(Kind::Entry, v).map_err(|e| {
-                format!(
-                    "entry: {}",
-                    e.0.iter()
-                        .map(|x| x.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            })?;
-            let Body::Entry(e) = b else {
-                return Err("entry: not an entry body".into());
-            };
-            Ok(matching::match_entry(idx, mappings, &e, None, &opts))
-        }
-        _ => Err("give exactly one of \"id\" (a stored entry) or \"entry\" (a body)".into()),
+    for r in results {
+        let key = r["publisher"]
+            .as_str()
+            .and_then(techmesh_protocol::record::PublicKey::from_hex);
+        let member = match key {
+            Some(k) if k == *own => Some(own_name.to_string()),
+            Some(k) => trust.member_by_key(&k).map(|m| m.name.clone()),
+            None => None,
+        };
+        r["member"] = json!(member);
     }
 }
