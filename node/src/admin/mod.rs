@@ -14,7 +14,13 @@
 //! disconnected at once), purges what must be purged, and everything is written to
 //! the audit log (`audit.rs`). A change or reload that does not validate changes
 //! nothing: neither the file nor the running list.
+//!
+//! The running list is the *effective* one: the local list merged with the
+//! membership lists of the federation anchors `trust.toml` names (`anchors.rs`),
+//! recomputed when one of those lists changes. Read-only calls (members, peers,
+//! anchors, explain, audit view) are audited too.
 
+pub mod anchors;
 mod audit;
 mod routes;
 pub mod trust_file;
@@ -168,6 +174,10 @@ pub struct Admin {
     audit: Audit,
     /// One trust-list change (or reload) at a time.
     lock: tokio::sync::Mutex<()>,
+    /// The local list (trust.toml) last applied: the base of the effective list.
+    local: std::sync::Mutex<TrustList>,
+    /// Set when a membership record of an anchor is stored or withdrawn.
+    anchors_changed: Arc<tokio::sync::Notify>,
 }
 
 /// Members by name.
@@ -205,6 +215,12 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 impl Admin {
     pub fn new(dir: &DataDir, node: Arc<Node>) -> Result<Admin> {
         let token = ensure_token(dir)?;
+        let local = dir.trust()?;
+        let anchors_changed = Arc::new(tokio::sync::Notify::new());
+        node.ingest().observe(Arc::new(anchors::AnchorWatch {
+            trust: node.ingest().trust.clone(),
+            changed: anchors_changed.clone(),
+        }));
         Ok(Admin {
             trust_path: dir.trust_toml(),
             node,
@@ -212,7 +228,92 @@ impl Admin {
             token,
             audit: Audit::open(&dir.audit_file())?,
             lock: tokio::sync::Mutex::new(()),
+            local: std::sync::Mutex::new(local),
+            anchors_changed,
         })
+    }
+
+    /// Recompute the effective list whenever an anchor's membership list changes
+    /// (runs until the process ends).
+    pub fn watch_anchors(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                me.anchors_changed.notified().await;
+                me.refresh_anchors().await;
+            }
+        })
+    }
+
+    /// The effective list of `local` with what the store holds now.
+    async fn effective(&self, local: &TrustList) -> TrustList {
+        let store = self.node.store();
+        let l = local.clone();
+        let read = tokio::task::spawn_blocking(move || anchors::effective(&l, &*store))
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r.map_err(anyhow::Error::from));
+        read.unwrap_or_else(|e| {
+            tracing::error!("anchor lists not read, only the local list applies: {e:#}");
+            local.clone()
+        })
+    }
+
+    /// An anchor published, replaced or withdrew a membership list: recompute the
+    /// effective list and apply it (audited as `anchors.refresh`, actor
+    /// `anchor-list`), like a reload.
+    pub async fn refresh_anchors(&self) {
+        let _g = self.lock.lock().await;
+        let local = self.local.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let new = self.effective(&local).await;
+        if new == self.running() {
+            return;
+        }
+        let (before, after) = diff_json(&self.running(), &new);
+        let report = self.apply_effective(new).await;
+        let actor = Actor {
+            id: "anchor-list".into(),
+            operator: None,
+        };
+        self.log(
+            &actor,
+            "anchors.refresh",
+            "membership lists",
+            before,
+            after,
+            Ok(&report),
+        );
+        tracing::info!("trust list recomputed: an anchor's membership list changed");
+    }
+
+    /// Audit a read-only call (who looked at what, and when).
+    pub fn log_read(&self, actor: &Actor, action: &str, target: &str, details: Value) {
+        self.log(
+            actor,
+            action,
+            target,
+            Value::Null,
+            Value::Null,
+            Ok(&details),
+        );
+    }
+
+    /// Which rule admits or refuses a publisher key or peer id.
+    pub fn explain(&self, subject: &str) -> Value {
+        let local = self.node.ingest().local.clone();
+        self.running().explain(&local, subject)
+    }
+
+    /// The anchors, the lists held from each, the denies and the refused listings.
+    pub async fn anchors_json(&self) -> Result<Value, AdminError> {
+        let list = self.running();
+        let store = self.node.store();
+        let l = list.clone();
+        let records = tokio::task::spawn_blocking(move || anchors::anchor_records(&l, &*store))
+            .await
+            .map_err(|e| AdminError::internal(e.to_string()))?
+            .map_err(|e| AdminError::internal(e.to_string()))?;
+        Ok(anchors::anchors_json(&list, &records))
     }
 
     fn running(&self) -> TrustList {
@@ -306,8 +407,16 @@ impl Admin {
     /// Apply a validated list everywhere: policy (new records of removed members
     /// and under revoked keys are refused from now on), connections (removed
     /// peers disconnected at once), mapping recognition; then purge what the list
-    /// says to purge. Returns a report.
+    /// says to purge. `new` is the local list (trust.toml): the anchors' lists are
+    /// merged in first. Returns a report.
     pub async fn apply(&self, new: TrustList) -> Value {
+        *self.local.lock().unwrap_or_else(|p| p.into_inner()) = new.clone();
+        let new = self.effective(&new).await;
+        self.apply_effective(new).await
+    }
+
+    /// [`Admin::apply`] of an effective list.
+    async fn apply_effective(&self, new: TrustList) -> Value {
         let old = self.running();
         let (o, n) = (by_name(&old), by_name(&new));
         let added: Vec<String> = n
@@ -442,7 +551,7 @@ impl Admin {
                 return Err(err);
             }
         };
-        let (before, after) = diff_json(&self.running(), &new);
+        let (before, after) = diff_json(&self.running(), &self.effective(&new).await);
         let report = self.apply(new).await;
         self.log(
             actor,
@@ -729,6 +838,7 @@ impl Admin {
                 .iter()
                 .map(|m| {
                     let mut v = member_json(m);
+                    v["source"] = m.source.to_json(&m.name);
                     v["connected_peers"] = json!(m
                         .peer_ids
                         .iter()
@@ -757,6 +867,9 @@ pub async fn start(
     admin: Arc<Admin>,
     listen: &str,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    // Also served on this bind: the public read API and the web console, so the
+    // console's Admin page works same-origin.
+    public: axum::Router,
 ) -> Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let addr: std::net::SocketAddr = listen.parse().with_context(|| {
         format!("admin.listen: {listen:?} is not an address such as 127.0.0.1:7781")
@@ -766,7 +879,7 @@ pub async fn start(
         .with_context(|| format!("binding the admin API on {addr}"))?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router(admin))
+        let _ = axum::serve(listener, router(admin).merge(public))
             .with_graceful_shutdown(async move {
                 let _ = stop.changed().await;
             })
