@@ -178,6 +178,43 @@ pub enum Command {
         /// File whose lines are published as they are.
         file: PathBuf,
     },
+    /// Test tools (hidden): gossip fresh records as fast as possible, a share of them
+    /// with a corrupted signature.
+    #[command(hide = true)]
+    DebugFlood {
+        /// Multiaddr of the peer to join through.
+        #[arg(long)]
+        peer: String,
+        #[arg(long, default_value = "techmesh/v1/federation")]
+        topic: String,
+        /// Share of records with a bad signature (0–1).
+        #[arg(long, default_value_t = 0.5)]
+        bad_ratio: f64,
+        /// Seconds to flood.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Stop after this many records.
+        #[arg(long)]
+        max: Option<u64>,
+    },
+    /// Test tools (hidden): abuse the sync protocol of a peer.
+    #[command(hide = true)]
+    DebugAbuse {
+        /// Multiaddr of the peer, with /p2p/<peer id>.
+        #[arg(long)]
+        peer: String,
+        #[arg(long, value_enum)]
+        mode: crate::debug::abuse::Mode,
+        /// Protocol to abuse.
+        #[arg(long, value_enum, default_value = "sync")]
+        protocol: crate::debug::abuse::Target,
+        /// Requests (concurrent, stall) or oversized requests.
+        #[arg(long, default_value_t = 32)]
+        count: usize,
+        /// Longest the run may take, seconds.
+        #[arg(long, default_value_t = 120)]
+        duration: u64,
+    },
     /// Check signatures and rules of a JSONL export from any node. Exit 0 iff all pass.
     Verify {
         file: PathBuf,
@@ -248,6 +285,42 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::DebugInject { peer, topic, file } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(crate::debug::inject(&dir, &peer, &topic, &file))?;
+            Ok(0)
+        }
+        Command::DebugFlood {
+            peer,
+            topic,
+            bad_ratio,
+            duration,
+            max,
+        } => {
+            let opts = crate::debug::flood::FloodOptions {
+                peer,
+                topic,
+                bad_ratio,
+                duration: std::time::Duration::from_secs_f64(duration.max(0.0)),
+                max,
+            };
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(crate::debug::flood::flood(&dir, opts))?;
+            Ok(0)
+        }
+        Command::DebugAbuse {
+            peer,
+            mode,
+            protocol,
+            count,
+            duration,
+        } => {
+            let opts = crate::debug::abuse::AbuseOptions {
+                peer,
+                protocol,
+                mode,
+                count,
+                duration: std::time::Duration::from_secs(duration),
+            };
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(crate::debug::abuse::abuse(&dir, opts))?;
             Ok(0)
         }
         Command::Status | Command::Peers => {

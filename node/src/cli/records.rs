@@ -128,6 +128,7 @@ fn summary_line(r: &Record) -> String {
             .cloned(),
         Body::MappingSet(m) => m.title.values().next().cloned(),
         Body::Tombstone(t) => Some(format!("(withdrawn {})", t.target_kind)),
+        Body::Membership(m) => Some(format!("{} ({} members)", m.federation, m.members.len())),
     }
     .unwrap_or_default();
     let id = r.identity();
@@ -255,6 +256,8 @@ pub fn run(b: &dyn Backend, dir: &DataDir, cmd: Command) -> Result<i32> {
         | Command::Status
         | Command::Peers
         | Command::DebugInject { .. }
+        | Command::DebugFlood { .. }
+        | Command::DebugAbuse { .. }
         | Command::Check
         | Command::Translate { .. }
         | Command::Mappings(_)
