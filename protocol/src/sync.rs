@@ -156,13 +156,15 @@ pub enum SyncResponse {
     },
 }
 
-/// Does a digest fall under a nibble path?
+/// Does a digest fall under a nibble path? Nothing falls under a path longer than a
+/// digest (a peer may send one: `fuzz/corpus/sync_messages/resp-too-deep-path`).
 pub fn under(path: &[u8], digest: &[u8; 16]) -> bool {
-    path.iter().enumerate().all(|(i, &n)| {
-        let b = digest[i / 2];
-        let nib = if i % 2 == 0 { b >> 4 } else { b & 0x0f };
-        nib == n
-    })
+    path.len() <= MAX_PATH
+        && path.iter().enumerate().all(|(i, &n)| {
+            let b = digest[i / 2];
+            let nib = if i % 2 == 0 { b >> 4 } else { b & 0x0f };
+            nib == n
+        })
 }
 
 /// Whole bytes of a path (for prefix scans; filter the odd nibble with [`under`]).

@@ -1,3 +1,4 @@
 //! Unit tests of the protocol rules (one file per area).
 mod body_rules;
 mod envelope;
+mod prop_canonical;
