@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of docs/BENCHMARKS.md in release and prints their figures.
 #
-#   scripts/bench.sh [ingest|store|sync|translate|federation|all]   (default: all)
+#   scripts/bench.sh [ingest|store|sync|search|translate|federation|fedsearch|flood|all]   (default: all)
 #
-# ingest, store, sync: node/benches/NAME.rs, plain binaries (harness = false) that
+# ingest, store, sync, search: node/benches/NAME.rs, plain binaries (harness = false) that
 # re-run themselves pinned to one core with `taskset` and print their figures as
 # Markdown tables plus `RATIO ...` lines. translate: protocol/benches/translate.rs.
 # federation: tests/benches/federation.rs, real release nodes on 127.0.0.1
-# (TECHMESH_BIN is set to the release build of `techmesh`). A copy of each
+# (TECHMESH_BIN is set to the release build of `techmesh`); flood:
+# tests/benches/flood.rs, the same with a flooding member (not part of `all`).
+# fedsearch: tests/benches/fedsearch.rs, federated search across 10 release peers
+# (all up; then one dead and one SIGSTOP'd peer with a deadline).
+# crash: tests/benches/crash.rs, the crash-consistency harness (not part of `all`;
+# `scripts/bench.sh crash --kills N --records N --seed S --phase import|sync|both`:
+# arguments after the name go to the benchmark). A copy of each
 # output is kept under ${CARGO_TARGET_DIR:-target}/bench-results/.
 #
 # Environment (passed through to the benchmarks):
@@ -17,24 +23,31 @@
 #   TECHMESH_BENCH_DIR           where the benchmark stores are created (default the target's tmp dir)
 #   TECHMESH_BENCH_NO_PIN=1      do not pin to one core
 #   TECHMESH_BENCH_SYNC_SWEEP=1  `sync` also runs a grid of reconciliation constants (slow)
+#   TECHMESH_BENCH_SEARCH_ENTRIES entries of `search` (default 200000)
 # The full `store` run (1 M records) needs ~16 GB of free disk and 20-25 minutes;
 # `sync` ~3 GB and ~5 minutes; `ingest` ~3 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 what="${1:-all}"
+# Arguments after the benchmark name go to it (crash: --kills N ...).
+extra=("${@:2}")
 case "$what" in
   ingest) benches=(ingest) ;;
   store) benches=(store_1m) ;;
   sync) benches=(sync) ;;
+  search) benches=(search) ;;
   translate) benches=(translate) ;;
   federation) benches=(federation) ;;
-  all) benches=(ingest store_1m sync translate federation) ;;
+  fedsearch) benches=(fedsearch) ;;
+  flood) benches=(flood) ;;
+  crash) benches=(crash) ;;
+  all) benches=(ingest store_1m sync search translate federation fedsearch) ;;
   -h|--help)
     sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
     exit 0 ;;
   *)
-    echo "usage: scripts/bench.sh [ingest|store|sync|translate|federation|all]" >&2
+    echo "usage: scripts/bench.sh [ingest|store|sync|search|translate|federation|fedsearch|flood|all]" >&2
     exit 2 ;;
 esac
 
@@ -47,7 +60,7 @@ mkdir -p "$results"
 package() {
   case "$1" in
     translate) echo techmesh-protocol ;;
-    federation) echo techmesh-tests ;;
+    federation|fedsearch|flood|crash) echo techmesh-tests ;;
     *) echo techmesh-node ;;
   esac
 }
@@ -55,7 +68,7 @@ package() {
 echo "== building the benchmarks (release)"
 for b in "${benches[@]}"; do
   cargo bench -q -p "$(package "$b")" --bench "$b" --no-run
-  if [ "$b" = federation ]; then
+  if [ "$b" = federation ] || [ "$b" = fedsearch ] || [ "$b" = flood ] || [ "$b" = crash ]; then
     cargo build -q --release -p techmesh-node --bin techmesh
     export TECHMESH_BIN="$target_dir/release/techmesh"
   fi
@@ -65,7 +78,7 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 for b in "${benches[@]}"; do
   echo
   echo "== cargo bench -p $(package "$b") --bench $b"
-  cargo bench -q -p "$(package "$b")" --bench "$b" | tee "$results/$b.txt"
+  cargo bench -q -p "$(package "$b")" --bench "$b" -- "${extra[@]}" | tee "$results/$b.txt"
 done
 echo
 echo "== figures kept in $results/"

@@ -11,6 +11,8 @@ if [ ! -x target/pyenv/bin/python ]; then
   python3 -m venv target/pyenv
 fi
 target/pyenv/bin/pip install -q --disable-pip-version-check -r scripts/requirements-test.txt
+# Chromium + chromedriver (Debian packages) for the web console's browser tests.
+scripts/install-browser.sh
 
 echo "== cargo fmt"
 cargo fmt --all --check
@@ -22,3 +24,8 @@ cargo test --workspace
 
 echo "== protocol vectors, checked from the spec alone (Python)"
 target/pyenv/bin/python scripts/check_vectors.py docs/vectors
+
+echo "== partitions on real hosts (network namespaces; needs root and ip netns)"
+if scripts/partition.sh --check-env; then
+  scripts/partition.sh
+fi

@@ -180,6 +180,10 @@ impl Ingest {
         checked
             .into_iter()
             .map(|r| {
+                if let Err(e) = &r {
+                    crate::activity::global().count(crate::activity::Event::Refused);
+                    crate::metrics::global().refused(e.reason());
+                }
                 let rec = r?;
                 let outcome = applied.next().ok_or_else(|| StoreError::Corrupt {
                     what: "apply".into(),

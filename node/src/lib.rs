@@ -6,15 +6,19 @@
 //! - [`ingest`]: the one path by which records enter the store (verify → policy → store);
 //! - [`cli`]: the `techmesh` commands.
 
+pub mod activity;
 pub mod admin;
 pub mod api;
 pub mod cli;
+pub mod console;
 pub mod datadir;
 pub mod dcat;
 pub mod debug;
+pub mod fedquery;
 pub mod ingest;
 pub mod logging;
 pub mod mappings;
+pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod publish;

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::api::{router, ApiState};
+use crate::console;
 use crate::datadir::DataDir;
 use crate::ingest::Ingest;
 use crate::net::{self, NetConfig};
@@ -50,6 +51,8 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
             other => other.into(),
         })?,
     );
+    // The effective list: trust.toml plus the stored lists of its anchors.
+    let trust_list = crate::admin::anchors::effective(&trust_list, &*store)?;
     let has_members = !trust_list.members.is_empty();
     let trust = Arc::new(RwLock::new(trust_list));
     let ingest = Ingest::new(
@@ -66,6 +69,8 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
     ingest.observe(mappings.clone());
     let search = Arc::new(crate::query::SearchIndex::load(&*store)?);
     ingest.observe(search.clone());
+    ingest.observe(Arc::new(crate::activity::ActivityObserver));
+    ingest.observe(Arc::new(crate::metrics::MetricsObserver));
     let listen = if opts.listen.is_empty() {
         cfg.network.listen.clone()
     } else {
@@ -86,7 +91,7 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
         max_strikes: 20,
         block_duration: Duration::from_secs(600),
     };
-    let (client, events, event_loop) = net::new(
+    let (client, events, mut event_loop) = net::new(
         p2p_key,
         net_cfg,
         ingest.clone(),
@@ -99,8 +104,18 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
     ));
     let publisher = Arc::new(Publisher::new(keypair, ingest.clone()));
     let node = Arc::new(
-        Node::new(publisher, Some(client.clone()), seq_guard.clone(), mappings).with_search(search),
+        Node::new(publisher, Some(client.clone()), seq_guard.clone(), mappings)
+            .with_search(search)
+            .with_name(cfg.node.name.clone()),
     );
+    if let Some(queries) = event_loop.take_query_requests() {
+        let qcfg = crate::fedquery::FedQueryConfig {
+            requests_per_minute: cfg.query.requests_per_minute,
+            concurrency_per_peer: cfg.query.concurrency_per_peer,
+            tamper: crate::fedquery::tamper_hook_enabled(&dir.root),
+        };
+        tokio::spawn(crate::fedquery::serve(qcfg, node.clone(), queries));
+    }
     let net_task = tokio::spawn(event_loop.run());
     let guard = seq_guard.clone();
     let sync_cfg = SyncConfig {
@@ -130,22 +145,28 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
         token: Arc::new(dir.token()?),
         read_requires_token: cfg.api.read_requires_token,
     };
+    let public_state = state.clone();
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let api_task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router(state))
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.changed().await;
-            })
-            .await;
+        let _ = axum::serve(
+            listener,
+            router(public_state).merge(console::router(console::Bind::Public)),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.changed().await;
+        })
+        .await;
     });
     std::fs::write(dir.api_addr_file(), api_addr.to_string())?;
     let admin = Arc::new(crate::admin::Admin::new(dir, node.clone())?);
     admin.enforce_revocations().await;
+    admin.watch_anchors();
     let (admin_addr, admin_task) = crate::admin::start(
         dir,
         admin.clone(),
         opts.admin.as_deref().unwrap_or(&cfg.admin.listen),
         stop_tx.subscribe(),
+        router(state).merge(console::router(console::Bind::Admin)),
     )
     .await?;
 

@@ -6,7 +6,7 @@
 //! - [`record`]: the signed envelope, its hash and identity, signing and strict
 //!   verification;
 //! - [`body`]: the bodies of the four record kinds and every validation rule of the
-//!   public data model;
+//!   public data model, and the federation anchors' membership lists;
 //! - [`codes`]: classification schemes, code normalisation and code hierarchies;
 //! - [`version`]: which of two records for one identity wins, and equivocation;
 //! - [`time`]: the strict timestamp and date formats (no clock reads: callers pass `now`).
@@ -17,6 +17,7 @@ pub mod body;
 pub mod canonical;
 pub mod codes;
 pub mod error;
+pub mod query;
 pub mod record;
 pub mod sssom;
 pub mod sync;

@@ -14,6 +14,10 @@ use super::{bad_request, ApiError, ApiState};
 use crate::cli::Stored;
 use crate::store::ListFilter;
 
+/// Largest request body (publish and ingest carry whole import files while a node
+/// runs: 20 000 entries are ~10 MB; axum's default limit is 2 MB).
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
+
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/id", get(id))
@@ -26,8 +30,29 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/withdraw", post(withdraw))
         .route("/v1/translate", get(super::mappings::translate))
         .route("/v1/mappings", get(super::mappings::list))
+        .route("/metrics", get(metrics))
         .merge(super::search::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
+}
+
+/// `GET /metrics`: Prometheus / OpenMetrics text (see [`crate::metrics`]).
+async fn metrics(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    s.require_read(&headers)?;
+    let node = s.node.clone();
+    tokio::task::spawn_blocking(move || {
+        crate::metrics::respond(
+            crate::metrics::global(),
+            &*node.store(),
+            node.net().map(|n| &*n.peers),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::from(anyhow::anyhow!(e)))
 }
 
 fn record_json(s: &ApiState, r: &Record) -> Value {

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use libp2p::PeerId;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use techmesh_protocol::sync::{byte_prefix, under, Item};
 use techmesh_protocol::trust::Member;
@@ -116,13 +117,18 @@ pub async fn run(
             on_watermark.clone(),
             refused.clone(),
         );
-        tokio::spawn(async move {
-            session::run(&cfg, &ingest, &net, peer, &refused, &*on_wm).await;
-            running
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&peer);
-        });
+        // One span per peer session: its log lines carry `peer` (JSON logs: `spans`).
+        let span = tracing::info_span!("sync", %peer, role = "initiator");
+        tokio::spawn(
+            async move {
+                session::run(&cfg, &ingest, &net, peer, &refused, &*on_wm).await;
+                running
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&peer);
+            }
+            .instrument(span),
+        );
     };
     loop {
         tokio::select! {
@@ -132,6 +138,7 @@ pub async fn run(
                 Some(NetEvent::Disconnected(_)) => {}
                 Some(NetEvent::SyncRequest { peer, req, channel }) => {
                     let (ingest, net, budget) = (ingest.clone(), net.clone(), cfg.message_budget);
+                    let span = tracing::info_span!("sync", %peer, role = "responder");
                     tokio::spawn(async move {
                         let resp = match tokio::task::spawn_blocking({
                             let ingest = ingest.clone();
@@ -141,7 +148,7 @@ pub async fn run(
                             Err(e) => techmesh_protocol::sync::SyncResponse::Refused { reason: format!("internal error: {e}") },
                         };
                         let _ = net.respond(peer, channel, resp).await;
-                    });
+                    }.instrument(span));
                 }
             },
             _ = tick.tick() => {

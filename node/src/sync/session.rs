@@ -139,6 +139,7 @@ pub async fn run(
     let result = reconcile(cfg, &mut s, &member, on_watermark).await;
     let stats = s.stats;
     tracing::debug!(%peer, ?stats, ok = result.is_ok(), "sync session finished");
+    crate::activity::global().count(crate::activity::Event::SyncRound);
     net.peers.update(&peer.to_string(), |p| {
         p.sync.sessions += 1;
         p.sync.last_sync_at = Some(now().to_string());

@@ -2,16 +2,27 @@
 //!
 //! - `admin`: trust-list administration (admin API, reload, revocation, rotation);
 //! - `cli`: the command line on one data dir (issue: foundation);
+//! - `console`: the web console in headless Chromium (issue: web console);
 //! - `federation`: gossip, late joiners, partitions, restarts (issue: federation);
 //! - `hostile`: untrusted peers, forged records, equivocation;
 //! - `scope`: national / international scopes in gossip and sync;
-//! - `self_fork`: the no-self-fork guard.
+//! - `self_fork`: the no-self-fork guard;
+//! - `anchors`: federation anchors and local denies; `federated`: the federated query;
+//! - `abuse`, `flood`, `crash`: hostile peers and SIGKILL loops (issue: reliability);
+//! - `observability`: `/metrics`; `search`, `mappings`, `tabular`: their issues.
 
+mod abuse;
 mod admin;
+mod anchors;
 mod cli;
+mod console;
+mod crash;
+mod federated;
 mod federation;
+mod flood;
 mod hostile;
 mod mappings;
+mod observability;
 mod scope;
 mod search;
 mod self_fork;
