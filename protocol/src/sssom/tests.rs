@@ -549,3 +549,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_text_license_written_as_a_long_uri_reads_back() {
+    // Found by fuzzing (fuzz/regressions/sssom_parse-license-round-trip): a license
+    // of 56 Chinese characters is valid (≤ 128 characters) but its percent-encoded
+    // URI, as `write()` makes it, is far longer; the parser must read it back.
+    let license = "技术转移合作协议".repeat(7);
+    let uri = terms::license_uri(Some(&license));
+    assert!(uri.chars().count() > 128, "{uri}");
+    let text = HEAD.replace("https://spdx.org/licenses/CC0-1.0.html", &uri)
+        + "gbt4754:C3841\tskos:broadMatch\tnace2:27.20\tsemapv:ManualMappingCuration\t0.9\n";
+    let set = ok("lic.sssom.tsv", &text);
+    assert_eq!(set.license.as_deref(), Some(license.as_str()));
+    assert_eq!(ok("again.sssom.tsv", &write(&set)), set);
+    // A license text over the bound is still refused.
+    let long = terms::license_uri(Some(&"许".repeat(129)));
+    let e = errors(&HEAD.replace("https://spdx.org/licenses/CC0-1.0.html", &long));
+    assert!(e.iter().any(|x| x.contains("license: longer than 128")), "{e:?}");
+}

@@ -23,6 +23,7 @@ mod flood;
 mod hostile;
 mod mappings;
 mod observability;
+mod observer;
 mod scope;
 mod search;
 mod self_fork;
