@@ -172,8 +172,25 @@ pub fn byte_prefix(path: &[u8]) -> Vec<u8> {
     path.chunks_exact(2).map(|c| (c[0] << 4) | c[1]).collect()
 }
 
+/// Most ranges an answer to one reconcile request can carry.
+pub const MAX_RANGES_PER_ANSWER: usize = MAX_RANGES_PER_MESSAGE * FANOUT as usize;
+
 pub fn valid_path(path: &[u8]) -> bool {
     path.len() <= MAX_PATH && path.iter().all(|&n| n < FANOUT)
+}
+
+/// The bounds every received set of ranges must keep, whichever side receives it: at
+/// most `max` of them (a request: [`MAX_RANGES_PER_MESSAGE`]; an answer, whose every
+/// differing range may split in [`FANOUT`]: [`MAX_RANGES_PER_ANSWER`]), each path within
+/// [`valid_path`].
+pub fn check_ranges(ranges: &[Range], max: usize) -> Result<(), String> {
+    if ranges.len() > max {
+        return Err(format!("{} ranges, more than {max}", ranges.len()));
+    }
+    match ranges.iter().find(|r| !valid_path(r.path())) {
+        Some(bad) => Err(format!("invalid range path of length {}", bad.path().len())),
+        None => Ok(()),
+    }
 }
 
 /// What a side concluded about one range it was told about.
@@ -335,6 +352,25 @@ pub fn start(items_under: &mut dyn FnMut(&[u8]) -> Vec<Item>) -> Vec<Range> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn received_ranges_are_bounded_in_number_and_depth() {
+        let set: Vec<Item> = (0..100).map(|n| item(n, 1)).collect();
+        let ranges = start(&mut lookup(&set));
+        assert_eq!(check_ranges(&ranges, MAX_RANGES_PER_MESSAGE), Ok(()));
+        let many = vec![ranges[0].clone(); MAX_RANGES_PER_MESSAGE + 1];
+        assert!(check_ranges(&many, MAX_RANGES_PER_MESSAGE)
+            .unwrap_err()
+            .contains("more than"));
+        assert_eq!(check_ranges(&many, MAX_RANGES_PER_ANSWER), Ok(()));
+        let deep = vec![Range::Items {
+            path: vec![0u8; MAX_PATH + 1],
+            items: vec![],
+        }];
+        assert!(check_ranges(&deep, MAX_RANGES_PER_ANSWER)
+            .unwrap_err()
+            .contains("invalid range path"));
+    }
 
     /// A set of items with ids from a counter, hashes derived from (id, seq).
     fn item(n: u32, seq: u64) -> Item {

@@ -6,7 +6,7 @@ use serde_bytes::ByteBuf;
 
 use techmesh_protocol::record::{PublicKey, RecordHash};
 use techmesh_protocol::sync::{
-    process_bounded, valid_path, SyncRequest, SyncResponse, MAX_FETCH, MAX_RANGES_PER_MESSAGE,
+    check_ranges, process_bounded, SyncRequest, SyncResponse, MAX_FETCH, MAX_RANGES_PER_MESSAGE,
 };
 
 use super::{items_for, member_of};
@@ -56,14 +56,8 @@ pub fn answer(ingest: &Ingest, peer: &PeerId, req: SyncRequest, budget: usize) -
     }
     match req {
         SyncRequest::Reconcile { ranges } => {
-            if ranges.len() > MAX_RANGES_PER_MESSAGE {
-                return refused(format!(
-                    "{} ranges, more than {MAX_RANGES_PER_MESSAGE}",
-                    ranges.len()
-                ));
-            }
-            if let Some(bad) = ranges.iter().find(|r| !valid_path(r.path())) {
-                return refused(format!("invalid range path of length {}", bad.path().len()));
+            if let Err(e) = check_ranges(&ranges, MAX_RANGES_PER_MESSAGE) {
+                return refused(e);
             }
             // Half the budget for ranges and hashes, the rest for records inline.
             let (out, processed) = process_bounded(

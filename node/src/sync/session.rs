@@ -11,7 +11,8 @@ use std::collections::HashSet;
 use techmesh_protocol::record::RecordHash;
 
 use techmesh_protocol::sync::{
-    process, start, Range, SyncRequest, SyncResponse, MAX_FETCH, MAX_RANGES_PER_MESSAGE,
+    check_ranges, process, start, Range, SyncRequest, SyncResponse, MAX_FETCH,
+    MAX_RANGES_PER_ANSWER, MAX_RANGES_PER_MESSAGE,
 };
 
 use super::server::pack;
@@ -202,6 +203,10 @@ async fn reconcile(
         else {
             anyhow::bail!("peer answered a reconcile request with something else");
         };
+        // The answer keeps the same bounds as a request (a peer could send a path
+        // deeper than an id, or thousands of ranges).
+        check_ranges(&theirs, MAX_RANGES_PER_ANSWER)
+            .map_err(|e| anyhow::anyhow!("peer's reconcile answer: {e}"))?;
         // What did not fit in the answer goes first into the next request.
         let processed = (processed as usize).clamp(1, batch.len());
         queue.splice(0..0, batch[processed..].iter().cloned());
