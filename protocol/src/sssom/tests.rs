@@ -566,5 +566,8 @@ fn a_text_license_written_as_a_long_uri_reads_back() {
     // A license text over the bound is still refused.
     let long = terms::license_uri(Some(&"许".repeat(129)));
     let e = errors(&HEAD.replace("https://spdx.org/licenses/CC0-1.0.html", &long));
-    assert!(e.iter().any(|x| x.contains("license: longer than 128")), "{e:?}");
+    assert!(
+        e.iter().any(|x| x.contains("license: longer than 128")),
+        "{e:?}"
+    );
 }
