@@ -84,6 +84,9 @@ impl Behaviour {
             })
             .max_transmit_size(cfg.max_message_bytes)
             .heartbeat_interval(cfg.heartbeat)
+            // Start pruning at once (the default waits 5 s): a peer scored down after
+            // it joined a mesh leaves it at the next heartbeat.
+            .heartbeat_initial_delay(cfg.heartbeat)
             // A federation of tens of nodes: small meshes, everyone reachable in a few hops.
             .mesh_n(4)
             .mesh_n_low(2)

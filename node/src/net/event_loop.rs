@@ -228,12 +228,28 @@ impl EventLoop {
         }
         for (peer, topic) in offenders {
             tracing::warn!(%peer, %topic, "peer subscribed to a topic it may not receive: no gossip to it");
-            let g = &mut self.swarm.behaviour_mut().gossipsub;
-            g.blacklist_peer(&peer);
-            // A blacklist only refuses what the peer sends; publishing (flood publish)
-            // skips peers below the publish threshold: put it far below.
-            g.set_application_score(&peer, -1.0e6);
+            self.deny_gossip(&peer);
         }
+    }
+
+    /// No gossip to or from `peer`. A blacklist only refuses what the peer sends;
+    /// publishing (flood publish) skips peers below the publish threshold, and a
+    /// peer with a negative score is never added to a mesh (on its subscription,
+    /// its GRAFT or a heartbeat) and is pruned from one at the next heartbeat.
+    fn deny_gossip(&mut self, peer: &PeerId) {
+        let g = &mut self.swarm.behaviour_mut().gossipsub;
+        g.blacklist_peer(peer);
+        if !g.set_application_score(peer, -1.0e6) {
+            tracing::debug!(%peer, "not yet known to gossip scoring: score not set");
+        }
+    }
+
+    /// A peer that may receive no gossip at all (an observer): known from the trust
+    /// list before it subscribes to anything.
+    fn gossip_denied(&self, peer: &PeerId) -> bool {
+        self.trust()
+            .member_by_peer(&peer.to_string())
+            .is_some_and(|m| m.roles.observer)
     }
 
     fn strike(&mut self, peer: PeerId) {
@@ -469,6 +485,14 @@ impl EventLoop {
                 num_established,
                 ..
             } => {
+                // Before its subscriptions arrive: gossipsub adds a subscribing peer
+                // to a mesh that needs peers unless its score is already negative,
+                // and forwards to mesh peers without looking at scores, so scoring
+                // it down only after `Subscribed` leaves it in the mesh (and sent
+                // every relayed message) until a heartbeat prunes it.
+                if self.gossip_denied(&peer_id) {
+                    self.deny_gossip(&peer_id);
+                }
                 let who = self.member_name(&peer_id);
                 if let Some(r) = self.redial.get_mut(&peer_id) {
                     r.delay = self.cfg.redial_min;

@@ -69,7 +69,8 @@ fn observer_receives_no_gossip_in_a_three_node_federation() {
             } else {
                 "federation"
             };
-            f.node(0).publish(&crate::entry(&format!("obs3-{k}"), scope))["id"]
+            f.node(0)
+                .publish(&crate::entry(&format!("obs3-{k}"), scope))["id"]
                 .as_str()
                 .unwrap()
                 .to_string()
