@@ -268,8 +268,17 @@ fn offer(node: &Node, candidates: &mut HashMap<Identity, Candidate>, r: Record, 
     }
     if let Ok(Some(stored)) = node.ingest().store.get(&id) {
         let sv = Version::of(&stored);
-        if stored.hash() == r.hash() || sv.supersedes(&v) {
-            // What we hold is this version or a newer one: no news from the peer.
+        // The local hits come from the search index, which follows the store a
+        // moment later: a version just stored but not yet indexed is taken from the
+        // peer (it is the same signed record) rather than lost from this answer.
+        let indexed = || {
+            node.search
+                .read()
+                .get(&id)
+                .is_some_and(|d| d.hash == stored.hash())
+        };
+        if sv.supersedes(&v) || (stored.hash() == r.hash() && indexed()) {
+            // What we hold (and search) is this version or a newer one: no news.
             return;
         }
     }
