@@ -257,8 +257,17 @@ impl EventLoop {
         *n += 1;
         let n = *n;
         self.peers.update(&peer.to_string(), |p| p.strikes = n);
-        if n >= self.cfg.max_strikes {
-            tracing::warn!(%peer, strikes = n, "peer sent too many invalid records: disconnected and blocked");
+        // Gossipsub graylists a peer after a few invalid messages (scoring.rs) and then
+        // drops the rest unseen, so the strike count alone could stall below the
+        // bound: a graylisted peer is blocked at once.
+        let graylisted = self
+            .swarm
+            .behaviour()
+            .gossipsub
+            .peer_score(&peer)
+            .is_some_and(|s| s < super::scoring::GRAYLIST_THRESHOLD);
+        if n >= self.cfg.max_strikes || graylisted {
+            tracing::warn!(%peer, strikes = n, graylisted, "peer sent too many invalid records: disconnected and blocked");
             self.swarm.behaviour_mut().block.block_peer(peer);
             self.blocked_until
                 .insert(peer, Instant::now() + self.cfg.block_duration);

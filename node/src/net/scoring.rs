@@ -3,6 +3,10 @@
 
 use libp2p::gossipsub::{IdentTopic, PeerScoreParams, PeerScoreThresholds, TopicScoreParams};
 
+/// Below this score gossipsub ignores everything a peer sends; we then disconnect
+/// and block it too (its invalid messages would no longer reach our strike count).
+pub const GRAYLIST_THRESHOLD: f64 = -1000.0;
+
 pub fn params() -> (PeerScoreParams, PeerScoreThresholds) {
     let mut p = PeerScoreParams::default();
     let topic = TopicScoreParams {
@@ -26,7 +30,7 @@ pub fn params() -> (PeerScoreParams, PeerScoreThresholds) {
     let t = PeerScoreThresholds {
         gossip_threshold: -100.0,
         publish_threshold: -500.0,
-        graylist_threshold: -1000.0,
+        graylist_threshold: GRAYLIST_THRESHOLD,
         accept_px_threshold: 10.0,
         opportunistic_graft_threshold: 5.0,
     };
