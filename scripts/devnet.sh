@@ -135,11 +135,15 @@ for i in $(seq 0 $((NODES - 1))); do
 done
 cat <<TXT
 
-The federation is running. Try, in another terminal:
+The federation is running. Open the web console of any node in a browser: the API
+address above (e.g. http://$(cat "$DIR/hubei/api.addr")/); its admin console is at
+http://$(cat "$DIR/hubei/admin.addr" 2>/dev/null || echo "<admin.addr>")/#/admin with the token in $DIR/hubei/admin.token.
+Or try, in another terminal:
   target/release/techmesh --data-dir $DIR/cacic-kenya list          # what Kenya received
   target/release/techmesh --data-dir $DIR/hubei peers               # peers and sync state
   target/release/techmesh --data-dir $DIR/hubei status
   target/release/techmesh --data-dir $DIR/hubei search 电池                        # Chinese full text
+  target/release/techmesh --data-dir $DIR/hubei search 电池 --federated            # ask every peer too
   target/release/techmesh --data-dir $DIR/cacic-kenya match cacic-2026-0103       # explained matches
   target/release/techmesh --data-dir $DIR/hubei translate gbt4754:C3841 --to isic4
   target/release/techmesh --data-dir $DIR/hubei events agenda cacic-2027-matchmaking

@@ -184,6 +184,7 @@ impl Metrics {
                 ("mapping_set", c.mapping_set),
                 ("event", c.event),
                 ("tombstone", c.tombstone),
+                ("membership", c.membership),
             ] {
                 self.records
                     .get_or_create(&KindLabel { kind: kind.into() })
