@@ -54,16 +54,23 @@ pub struct SearchArgs {
     pub limit: Option<usize>,
     #[arg(long)]
     pub offset: Option<usize>,
-    /// Also ask the trusted peers (needs the running node); results name the node
-    /// that supplied them, and every peer's status is listed.
+    #[command(flatten)]
+    pub fed: FederatedArgs,
+    /// Print the JSON answer.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--federated [--deadline-ms N]`, shared by `search` and `match`.
+#[derive(Args, Debug)]
+pub struct FederatedArgs {
+    /// Also ask the trusted peers permitted to answer (needs the running node); results
+    /// name the node that supplied them, and every peer's status is listed.
     #[arg(long)]
     pub federated: bool,
     /// With --federated: how long to wait for the peers, ms (default 2000, at most 10000).
     #[arg(long, requires = "federated")]
     pub deadline_ms: Option<u64>,
-    /// Print the JSON answer.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -83,12 +90,8 @@ pub struct MatchArgs {
     /// Also show excluded candidates and why.
     #[arg(long)]
     pub show_excluded: bool,
-    /// Also ask the trusted peers permitted to see the subject (needs the running node).
-    #[arg(long)]
-    pub federated: bool,
-    /// With --federated: how long to wait for the peers, ms (default 2000, at most 10000).
-    #[arg(long, requires = "federated")]
-    pub deadline_ms: Option<u64>,
+    #[command(flatten)]
+    pub fed: FederatedArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -187,8 +190,8 @@ pub fn search(b: &dyn Backend, a: SearchArgs) -> Result<i32> {
         sort: a.sort,
         limit: a.limit,
         offset: a.offset,
-        federated: a.federated.then_some(true),
-        deadline_ms: a.deadline_ms,
+        federated: a.fed.federated.then_some(true),
+        deadline_ms: a.fed.deadline_ms,
     };
     let v = b.search(&p)?;
     if a.json {
@@ -247,8 +250,8 @@ pub fn match_(b: &dyn Backend, a: MatchArgs) -> Result<i32> {
         today: a.today,
         text_only: a.text_only,
         show_excluded: a.show_excluded,
-        federated: a.federated,
-        deadline_ms: a.deadline_ms,
+        federated: a.fed.federated,
+        deadline_ms: a.fed.deadline_ms,
     };
     let v = b.match_entries(&req)?;
     if a.json {
