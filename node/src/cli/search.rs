@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use super::backend::Backend;
-use crate::query::agenda::{agenda_csv, AgendaParams};
+use crate::query::agenda::{agenda_csv, first_text as text, AgendaParams};
 use crate::query::{MatchRequest, SearchParams};
 
 #[derive(Args, Debug)]
@@ -123,18 +123,6 @@ pub enum EventsCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-fn text(v: &Value) -> String {
-    ["en", "zh", "fr", "ru"]
-        .iter()
-        .find_map(|l| v[l].as_str())
-        .or_else(|| {
-            v.as_object()
-                .and_then(|m| m.values().find_map(Value::as_str))
-        })
-        .unwrap_or("")
-        .to_string()
 }
 
 /// ` [from <node>]` for a result a peer supplied.

@@ -222,7 +222,8 @@ pub fn agenda(
     }))
 }
 
-fn first_text(v: &Value) -> String {
+/// The first text of a multilingual value: en, zh, fr, ru, then any language.
+pub fn first_text(v: &Value) -> String {
     ["en", "zh", "fr", "ru"]
         .iter()
         .find_map(|l| v[l].as_str())
