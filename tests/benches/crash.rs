@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use techmesh_protocol::record::Record;
-use techmesh_tests::{bin, cli, free_port, Federation, Node, Spec};
+use techmesh_tests::{bin, cli, free_port, publish_until_stopped, Acked, Federation, Node, Spec};
 
 /// Kills per phase unless `--kills` says otherwise (the issue asks for ≥ 100).
 const DEFAULT_KILLS: u32 = 100;
@@ -182,46 +182,18 @@ fn check(dir: &Path) -> Result<(), String> {
     }
 }
 
-/// One acknowledged publish: what the API answered.
-#[derive(Clone, Debug)]
-struct Acked {
-    id: String,
-    hash: String,
-    seq: u64,
-}
-
 /// Publishes single entries through the API until stopped or the node is gone;
 /// returns what was acknowledged.
 fn publish_loop(api: String, token: String, prefix: String, stop: Arc<AtomicBool>) -> Vec<Acked> {
-    let http = reqwest::blocking::Client::builder()
-        .timeout(PUBLISH_TIMEOUT)
-        .build()
-        .expect("http client");
     let mut acked = Vec::new();
-    for i in 0.. {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let body = json!({"bodies": [entry(&format!("{prefix}-{i}"))]});
-        let Ok(resp) = http
-            .post(format!("http://{api}/v1/publish"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-        else {
-            break; // the node was killed
-        };
-        if resp.status().as_u16() != 200 {
-            break;
-        }
-        let Ok(v) = resp.json::<Value>() else { break };
-        let s = &v[0];
-        acked.push(Acked {
-            id: s["id"].as_str().unwrap_or_default().to_string(),
-            hash: s["hash"].as_str().unwrap_or_default().to_string(),
-            seq: s["seq"].as_u64().unwrap_or(0),
-        });
-    }
+    publish_until_stopped(
+        &api,
+        &token,
+        PUBLISH_TIMEOUT,
+        &stop,
+        |i| entry(&format!("{prefix}-{i}")),
+        |a| acked.push(a),
+    );
     acked
 }
 

@@ -43,23 +43,10 @@ fn entry(local_id: &str) -> Value {
     })
 }
 
-fn ids_from(f: &Federation, n: usize, publisher: &str) -> Vec<String> {
-    let (_, v) = f
-        .node(n)
-        .get(&format!("/v1/records?publisher={publisher}&all=true"));
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Entries node `n` holds from P: every entry but F's.
 fn honest_entries(f: &Federation, n: usize) -> u64 {
     let entries = f.node(n).status()["records"]["entry"].as_u64().unwrap_or(0);
-    entries.saturating_sub(ids_from(f, n, &f.members[F].publisher).len() as u64)
+    entries.saturating_sub(f.record_ids(n, &f.members[F].publisher).len() as u64)
 }
 
 /// Peak resident set (kB) of the `techmesh run` process on `dir`.
@@ -204,7 +191,7 @@ fn run(records: usize, flood: bool) -> Figures {
     let bad_stored = [P, R, T]
         .iter()
         .map(|&n| {
-            ids_from(&f, n, &f.members[F].publisher)
+            f.record_ids(n, &f.members[F].publisher)
                 .iter()
                 .filter(|id| id.contains("/flood-bad-"))
                 .count()

@@ -161,4 +161,18 @@ impl Federation {
     pub fn id(&self, i: usize, kind: &str, local_id: &str) -> String {
         format!("{}/{kind}/{local_id}", self.members[i].publisher)
     }
+
+    /// Ids of the records of `publisher` that node `n` holds (tombstones included).
+    pub fn record_ids(&self, n: usize, publisher: &str) -> Vec<String> {
+        let (_, v) = self
+            .node(n)
+            .get(&format!("/v1/records?publisher={publisher}&all=true"));
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }

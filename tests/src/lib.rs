@@ -9,9 +9,11 @@
 
 mod federation;
 mod node;
+mod publish;
 
 pub use federation::{Federation, Member, Spec};
 pub use node::Node;
+pub use publish::{publish_until_stopped, Acked};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

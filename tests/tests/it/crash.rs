@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Value};
 use techmesh_protocol::record::Record;
-use techmesh_tests::{bin, cli, free_port, wait_until, Federation, Node, Spec, DEADLINE};
+use techmesh_tests::{
+    bin, cli, free_port, publish_until_stopped, wait_until, Acked, Federation, Node, Spec, DEADLINE,
+};
 
 /// Kills of each part (the benchmark does 100 of each).
 const KILLS: usize = 5;
@@ -53,14 +54,14 @@ fn assert_checks_clean(dir: &Path, when: &str) {
     );
 }
 
-/// Acknowledged publishes: (id, hash, seq) of every 200 answer.
-type Acked = Arc<Mutex<Vec<(String, String, u64)>>>;
+/// Acknowledged publishes (id, hash, seq of every 200 answer).
+type AckedLog = Arc<Mutex<Vec<Acked>>>;
 
 /// Publish single entries through the API until `stop` or the node is gone.
 fn publish_loop(
     node: &Node,
     round: usize,
-    acked: Acked,
+    acked: AckedLog,
     count: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
@@ -70,35 +71,17 @@ fn publish_loop(
         .trim()
         .to_string();
     std::thread::spawn(move || {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        for i in 0.. {
-            if stop.load(Ordering::SeqCst) {
-                return;
-            }
-            let body = json!({"bodies": [crate::entry(&format!("api-{round}-{i}"), "federation")]});
-            let Ok(resp) = http
-                .post(format!("http://{api}/v1/publish"))
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-            else {
-                return;
-            };
-            if resp.status().as_u16() != 200 {
-                return;
-            }
-            let Ok(v) = resp.json::<Value>() else { return };
-            let s = &v[0];
-            acked.lock().unwrap().push((
-                s["id"].as_str().unwrap().to_string(),
-                s["hash"].as_str().unwrap().to_string(),
-                s["seq"].as_u64().unwrap(),
-            ));
-            count.fetch_add(1, Ordering::SeqCst);
-        }
+        publish_until_stopped(
+            &api,
+            &token,
+            Duration::from_secs(60),
+            &stop,
+            |i| crate::entry(&format!("api-{round}-{i}"), "federation"),
+            |a| {
+                acked.lock().unwrap().push(a);
+                count.fetch_add(1, Ordering::SeqCst);
+            },
+        )
     })
 }
 
@@ -114,7 +97,7 @@ fn killed_while_importing_and_publishing_loses_nothing_acknowledged() {
     let import_ids: Vec<String> = (0..RECORDS)
         .map(|i| format!("{}/entry/imp-{i:05}", node.publisher))
         .collect();
-    let acked: Acked = Arc::default();
+    let acked: AckedLog = Arc::default();
     let mut import_acked = false;
     for k in 0..KILLS {
         let stop = Arc::new(AtomicBool::new(false));
@@ -141,7 +124,7 @@ fn killed_while_importing_and_publishing_loses_nothing_acknowledged() {
         publisher.join().unwrap();
         assert_checks_clean(&dir, &format!("after kill {k}"));
         let held = stored(&dir);
-        for (id, hash, _) in acked.lock().unwrap().iter() {
+        for Acked { id, hash, .. } in acked.lock().unwrap().iter() {
             assert_eq!(
                 held.get(id).map(|(h, _)| h),
                 Some(hash),
@@ -172,7 +155,7 @@ fn killed_while_importing_and_publishing_loses_nothing_acknowledged() {
     }
     // No acknowledged seq was handed out twice across the crashes.
     let acked = acked.lock().unwrap();
-    let distinct: BTreeSet<u64> = acked.iter().map(|(_, _, s)| *s).collect();
+    let distinct: BTreeSet<u64> = acked.iter().map(|a| a.seq).collect();
     assert_eq!(
         distinct.len(),
         acked.len(),

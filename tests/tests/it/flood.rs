@@ -12,20 +12,6 @@ use techmesh_tests::{bin, wait_until, Federation, Spec, DEADLINE};
 /// (issue 8: "disconnected within 100 bad messages").
 pub const MAX_BAD_BEFORE_DISCONNECT: usize = 100;
 
-/// Ids of the records of `publisher` that node `n` holds (tombstones included).
-pub fn ids_from(f: &Federation, n: usize, publisher: &str) -> Vec<String> {
-    let (_, v) = f
-        .node(n)
-        .get(&format!("/v1/records?publisher={publisher}&all=true"));
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Lines of `log` that report an invalid gossip record from `peer`.
 pub fn invalid_from(log: &str, peer: &str) -> usize {
     log.lines()
@@ -113,7 +99,8 @@ fn flood_of_bad_signatures_is_dropped_and_the_flooder_is_blocked() {
     // Not one bad record stored, anywhere; none forwarded past B.
     let publisher = f.members[3].publisher.clone();
     for n in 0..3 {
-        let bad: Vec<String> = ids_from(&f, n, &publisher)
+        let bad: Vec<String> = f
+            .record_ids(n, &publisher)
             .into_iter()
             .filter(|id| id.contains("/flood-bad-"))
             .collect();
