@@ -12,7 +12,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Swarm};
+use libp2p::{Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot};
 
 use techmesh_protocol::query::{QueryRequest, QueryResponse};
@@ -80,20 +80,7 @@ impl EventLoop {
             heartbeat: cfg.heartbeat,
             sync_timeout: cfg.sync_timeout,
         };
-        let idle = cfg.idle_timeout;
-        let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )?
-            .with_behaviour(|k| {
-                Behaviour::new(k, &bcfg)
-                    .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })
-            })?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
-            .build();
+        let swarm = super::transport::build_swarm(key, &bcfg, cfg.idle_timeout)?;
         let (gossip_tx, gossip_rx) = mpsc::channel(4096);
         let (query_tx, query_rx) = mpsc::channel(QUERY_QUEUE);
         Ok(EventLoop {

@@ -10,6 +10,7 @@ mod event_loop;
 mod gossip;
 pub mod peers;
 mod scoring;
+mod transport;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
