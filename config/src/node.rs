@@ -49,10 +49,11 @@ pub struct NodeSection {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkSection {
-    /// libp2p multiaddrs to listen on.
-    pub listen: Vec<String>,
-    /// Extra peers to dial besides the addresses in trust.toml.
-    pub bootstrap: Vec<String>,
+    /// libp2p multiaddrs to listen on: `/ip4/…/tcp/PORT` (TCP + noise + yamux)
+    /// and/or `/ip4/…/udp/PORT/quic-v1` (QUIC v1); see [`crate::addr`].
+    pub listen: Vec<Spanned<String>>,
+    /// Extra peers to dial besides the addresses in trust.toml (same forms).
+    pub bootstrap: Vec<Spanned<String>>,
     /// Upper bound of any single network message (gossip, sync, query), bytes.
     pub max_message_bytes: Spanned<usize>,
     /// Connections stay open this long without traffic.
@@ -67,7 +68,7 @@ pub struct NetworkSection {
 impl Default for NetworkSection {
     fn default() -> Self {
         NetworkSection {
-            listen: vec!["/ip4/0.0.0.0/tcp/7700".into()],
+            listen: vec![Spanned::new(0..0, "/ip4/0.0.0.0/tcp/7700".into())],
             bootstrap: vec![],
             max_message_bytes: Spanned::new(0..0, 256 * 1024),
             idle_timeout_secs: 3600,
@@ -230,6 +231,15 @@ impl NodeConfig {
                 ),
             ));
         }
+        for (what, list, listen) in [
+            ("network.listen", &cfg.network.listen, true),
+            ("network.bootstrap", &cfg.network.bootstrap, false),
+        ] {
+            for (i, a) in list.iter().enumerate() {
+                crate::addr::check(a.get_ref(), listen)
+                    .map_err(|m| err(a.span(), &format!("{what}[{i}]"), m))?;
+            }
+        }
         let cache = &cfg.store.cache_mb;
         if !(8..=65536).contains(cache.get_ref()) {
             return Err(err(
@@ -243,6 +253,24 @@ impl NodeConfig {
 
     pub fn country(&self) -> &str {
         self.node.country.get_ref()
+    }
+
+    /// `[network] listen` as plain strings.
+    pub fn listen(&self) -> Vec<String> {
+        self.network
+            .listen
+            .iter()
+            .map(|a| a.get_ref().clone())
+            .collect()
+    }
+
+    /// `[network] bootstrap` as plain strings.
+    pub fn bootstrap(&self) -> Vec<String> {
+        self.network
+            .bootstrap
+            .iter()
+            .map(|a| a.get_ref().clone())
+            .collect()
     }
 
     /// The commented default file written by `techmesh init`.
@@ -259,7 +287,10 @@ name = {name:?}
 country = {country:?}     # ISO 3166-1 alpha-2: decides who receives `national` records
 {region}
 [network]
-listen = ["/ip4/0.0.0.0/tcp/7700"]   # libp2p listen addresses
+# libp2p listen addresses. TCP (+ noise + yamux) is the default; add QUIC v1 with
+# a UDP address, e.g. ["/ip4/0.0.0.0/tcp/7700", "/ip4/0.0.0.0/udp/7700/quic-v1"].
+# Peers are dialled over whatever their trust.toml `addresses` say (tcp or quic-v1).
+listen = ["/ip4/0.0.0.0/tcp/7700"]
 bootstrap = []                        # extra peers to dial (trust.toml addresses are dialled too)
 max_message_bytes = 262144            # one bound for every gossip, sync and query message
 idle_timeout_secs = 3600              # quiet peers stay connected this long
@@ -338,5 +369,31 @@ mod tests {
         assert!(e.starts_with("node.toml:5:17: "), "{e}");
         let e = parse("[node]\nname = \"x\"\n").unwrap_err();
         assert!(e.contains("missing field `country`"), "{e}");
+    }
+
+    #[test]
+    fn quic_listen_addresses_are_accepted_and_bad_ones_named() {
+        let base = "[node]\nname = \"x\"\ncountry = \"CN\"\n[network]\n";
+        let cfg = parse(&format!(
+            "{base}listen = [\"/ip4/0.0.0.0/tcp/7700\", \"/ip4/0.0.0.0/udp/7700/quic-v1\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            cfg.listen(),
+            ["/ip4/0.0.0.0/tcp/7700", "/ip4/0.0.0.0/udp/7700/quic-v1"]
+        );
+        let e = parse(&format!(
+            "{base}listen = [\"/ip4/0.0.0.0/tcp/7700\",\n  \"/ip4/0.0.0.0/udp/7700/quic\"]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.starts_with("node.toml:6:3: network.listen[1]: \"/ip4/0.0.0.0/udp/7700/quic\": /quic is QUIC draft-29"),
+            "{e}"
+        );
+        let e = parse(&format!("{base}bootstrap = [\"/ip4/10.0.0.1/udp/7700\"]\n")).unwrap_err();
+        assert!(
+            e.starts_with("node.toml:5:14: network.bootstrap[0]: ") && e.contains("/quic-v1"),
+            "{e}"
+        );
     }
 }

@@ -97,7 +97,7 @@ struct MemberFile {
     #[serde(default)]
     peer_ids: Vec<Spanned<String>>,
     #[serde(default)]
-    addresses: Vec<String>,
+    addresses: Vec<Spanned<String>>,
     #[serde(default)]
     roles: Vec<Spanned<String>>,
     #[serde(default)]
@@ -178,6 +178,12 @@ pub fn parse(path: &Path, text: &str) -> Result<TrustList, ConfigError> {
                 ));
             }
             keys.push(key);
+        }
+        let mut addresses = Vec::new();
+        for (j, a) in m.addresses.iter().enumerate() {
+            crate::addr::check(a.get_ref(), false)
+                .map_err(|msg| at(a.span(), f(&format!("addresses[{j}]")), msg))?;
+            addresses.push(a.get_ref().clone());
         }
         let mut peers = Vec::new();
         for p in &m.peer_ids {
@@ -270,7 +276,7 @@ pub fn parse(path: &Path, text: &str) -> Result<TrustList, ConfigError> {
             region: m.region.map(|r| r.into_inner()),
             publisher_keys: keys,
             peer_ids: peers,
-            addresses: m.addresses,
+            addresses,
             roles,
             receive_scopes,
             revoked,
@@ -474,7 +480,7 @@ pub const EMPTY_TRUST_TOML: &str = r#"# techmesh trust list: the members this no
 # region = "CN-GD"
 # publisher_keys = ["<64 hex digits from `techmesh id` on their node>"]
 # peer_ids = ["<peer id from `techmesh id` on their node>"]
-# addresses = ["/ip4/192.0.2.10/tcp/7700"]
+# addresses = ["/ip4/192.0.2.10/tcp/7700"]   # or "/ip4/192.0.2.10/udp/7700/quic-v1" (QUIC)
 # roles = ["publish_entries", "publish_events"]     # or ["observer"]
 # publish_mappings = ["gbt4754->nace2"]             # recognised mapping authority
 # receive_scopes = ["federation", "national", "international"]

@@ -72,14 +72,14 @@ pub async fn run(dir: &DataDir, opts: RunOptions) -> Result<()> {
     ingest.observe(Arc::new(crate::activity::ActivityObserver));
     ingest.observe(Arc::new(crate::metrics::MetricsObserver));
     let listen = if opts.listen.is_empty() {
-        cfg.network.listen.clone()
+        cfg.listen()
     } else {
         opts.listen.clone()
     };
     let max_message_bytes = *cfg.network.max_message_bytes.get_ref();
     let net_cfg = NetConfig {
         listen: parse_addrs(&listen, "network.listen")?,
-        bootstrap: parse_addrs(&cfg.network.bootstrap, "network.bootstrap")?,
+        bootstrap: parse_addrs(&cfg.bootstrap(), "network.bootstrap")?,
         max_message_bytes,
         idle_timeout: Duration::from_secs(cfg.network.idle_timeout_secs),
         heartbeat: Duration::from_millis(cfg.network.heartbeat_ms),

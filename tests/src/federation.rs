@@ -33,6 +33,8 @@ pub struct Federation {
     pub members: Vec<Member>,
     pub nodes: Vec<Option<Node>>,
     links: BTreeSet<(usize, usize)>,
+    /// Nodes listen and are dialled over QUIC v1 instead of TCP.
+    quic: bool,
 }
 
 /// Settings that make tests quick without changing behaviour: frequent sync,
@@ -74,6 +76,7 @@ impl Federation {
             members,
             nodes: (0..n).map(|_| None).collect(),
             links: links.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect(),
+            quic: false,
         };
         for i in 0..n {
             f.write_trust(i);
@@ -88,6 +91,25 @@ impl Federation {
             f.start_node(i);
         }
         f
+    }
+
+    /// From now on, nodes listen on and are dialled at `/udp/PORT/quic-v1` instead
+    /// of `/tcp/PORT` (trust lists rewritten; start nodes afterwards).
+    pub fn use_quic(&mut self) {
+        self.quic = true;
+        for i in 0..self.members.len() {
+            self.write_trust(i);
+        }
+    }
+
+    /// The address member `i` listens on.
+    pub fn listen_addr(&self, i: usize) -> String {
+        let port = self.members[i].port;
+        if self.quic {
+            format!("/ip4/127.0.0.1/udp/{port}/quic-v1")
+        } else {
+            format!("/ip4/127.0.0.1/tcp/{port}")
+        }
     }
 
     pub fn linked(&self, a: usize, b: usize) -> bool {
@@ -108,8 +130,9 @@ impl Federation {
             ));
             if self.linked(i, j) {
                 t.push_str(&format!(
-                    "peer_ids = [{:?}]\naddresses = [\"/ip4/127.0.0.1/tcp/{}\"]\n",
-                    m.peer_id, m.port
+                    "peer_ids = [{:?}]\naddresses = [{:?}]\n",
+                    m.peer_id,
+                    self.listen_addr(j)
                 ));
             }
             t.push('\n');
@@ -135,7 +158,8 @@ impl Federation {
 
     pub fn start_node(&mut self, i: usize) -> &Node {
         let m = &self.members[i];
-        self.nodes[i] = Some(Node::start(m.spec.name, &m.dir, m.port));
+        let listen = self.listen_addr(i);
+        self.nodes[i] = Some(Node::start_on(m.spec.name, &m.dir, m.port, &listen));
         self.node(i)
     }
 

@@ -18,13 +18,21 @@ pub struct Node {
     pub admin: String,
     pub peer_id: String,
     pub publisher: String,
+    /// The multiaddr it listens on (kept for restarts).
+    listen: String,
     child: Option<Child>,
     http: reqwest::blocking::Client,
 }
 
 impl Node {
-    /// Start `techmesh run` on `dir`, listening on `port`; wait for its ready line.
+    /// Start `techmesh run` on `dir`, listening on TCP `port`; wait for its ready line.
     pub fn start(name: &str, dir: &Path, port: u16) -> Node {
+        Node::start_on(name, dir, port, &format!("/ip4/127.0.0.1/tcp/{port}"))
+    }
+
+    /// Start `techmesh run` on `dir`, listening on `listen` (a multiaddr whose port
+    /// is `port`); wait for its ready line.
+    pub fn start_on(name: &str, dir: &Path, port: u16, listen: &str) -> Node {
         let log = std::fs::File::create(dir.join("node.log")).expect("log file");
         let mut child = Command::new(bin())
             .arg("--data-dir")
@@ -32,7 +40,7 @@ impl Node {
             .args([
                 "run",
                 "--listen",
-                &format!("/ip4/127.0.0.1/tcp/{port}"),
+                listen,
                 "--api",
                 "127.0.0.1:0",
                 "--admin",
@@ -70,6 +78,7 @@ impl Node {
             admin: ready["admin"].as_str().expect("admin").into(),
             peer_id: ready["peer_id"].as_str().expect("peer_id").into(),
             publisher: ready["publisher"].as_str().expect("publisher").into(),
+            listen: listen.to_string(),
             child: Some(child),
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -213,7 +222,7 @@ impl Node {
 
     pub fn restart(&mut self) {
         self.stop();
-        let fresh = Node::start(&self.name, &self.dir, self.port);
+        let fresh = Node::start_on(&self.name, &self.dir, self.port, &self.listen);
         *self = fresh;
     }
 }

@@ -12,7 +12,7 @@ use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{noise, tcp, yamux, Multiaddr, PeerId, Swarm};
+use libp2p::{Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot};
 
 use techmesh_protocol::query::{QueryRequest, QueryResponse};
@@ -20,6 +20,7 @@ use techmesh_protocol::sync::{SyncRequest, SyncResponse};
 use techmesh_protocol::trust::{topics, LocalNode, ScopeName, TrustList};
 
 use super::behaviour::{Behaviour, BehaviourConfig, BehaviourEvent};
+use super::entitlement;
 use super::gossip::{self, Incoming, Verdict};
 use super::{Command, NetConfig, NetEvent, PeerTable, QueryInbound};
 use crate::ingest::{now, Ingest};
@@ -57,6 +58,8 @@ pub struct EventLoop {
     pending_query: HashMap<OutboundRequestId, oneshot::Sender<Result<QueryResponse, String>>>,
     query_tx: mpsc::Sender<QueryInbound>,
     query_rx: Option<mpsc::Receiver<QueryInbound>>,
+    /// (peer, topic) subscriptions already reported as not entitled (logged once).
+    scope_reported: HashSet<(PeerId, String)>,
 }
 
 /// Inbound federated queries waiting for the query server.
@@ -80,20 +83,7 @@ impl EventLoop {
             heartbeat: cfg.heartbeat,
             sync_timeout: cfg.sync_timeout,
         };
-        let idle = cfg.idle_timeout;
-        let swarm = libp2p::SwarmBuilder::with_existing_identity(key)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )?
-            .with_behaviour(|k| {
-                Behaviour::new(k, &bcfg)
-                    .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })
-            })?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
-            .build();
+        let swarm = super::transport::build_swarm(key, &bcfg, cfg.idle_timeout)?;
         let (gossip_tx, gossip_rx) = mpsc::channel(4096);
         let (query_tx, query_rx) = mpsc::channel(QUERY_QUEUE);
         Ok(EventLoop {
@@ -116,6 +106,7 @@ impl EventLoop {
             pending_query: HashMap::new(),
             query_tx,
             query_rx: Some(query_rx),
+            scope_reported: HashSet::new(),
         })
     }
 
@@ -200,56 +191,17 @@ impl EventLoop {
         }
     }
 
-    /// Any peer subscribed to `topic` without being entitled to it gets no gossip
-    /// from us at all (it still syncs, filtered per record).
+    /// Any peer subscribed to `topic` (any topic if None) without being entitled
+    /// to it gets no gossip from us at all (it still syncs, filtered per record).
     fn enforce_entitlement(&mut self, topic_name: Option<&str>) {
-        let hash_to_name: HashMap<gossipsub::TopicHash, String> =
-            super::behaviour::all_topic_names()
-                .into_iter()
-                .map(|n| (IdentTopic::new(n.clone()).hash(), n))
-                .collect();
-        let mut offenders = Vec::new();
-        for (peer, topics_of_peer) in self.swarm.behaviour().gossipsub.all_peers() {
-            for t in topics_of_peer {
-                let Some(name) = hash_to_name.get(t) else {
-                    continue;
-                };
-                if topic_name.is_some_and(|want| want != name) {
-                    continue;
-                }
-                let entitled = self
-                    .trust()
-                    .member_by_peer(&peer.to_string())
-                    .is_some_and(|m| !m.roles.observer && topics::entitled(m, name));
-                if !entitled {
-                    offenders.push((*peer, name.clone()));
-                }
-            }
-        }
+        let offenders =
+            entitlement::offenders(&self.swarm.behaviour().gossipsub, &self.trust(), topic_name);
         for (peer, topic) in offenders {
-            tracing::warn!(%peer, %topic, "peer subscribed to a topic it may not receive: no gossip to it");
-            self.deny_gossip(&peer);
+            if self.scope_reported.insert((peer, topic.clone())) {
+                tracing::warn!(%peer, %topic, "peer subscribed to a topic it may not receive: no gossip to it");
+            }
+            entitlement::deny(&mut self.swarm.behaviour_mut().gossipsub, &peer);
         }
-    }
-
-    /// No gossip to or from `peer`. A blacklist only refuses what the peer sends;
-    /// publishing (flood publish) skips peers below the publish threshold, and a
-    /// peer with a negative score is never added to a mesh (on its subscription,
-    /// its GRAFT or a heartbeat) and is pruned from one at the next heartbeat.
-    fn deny_gossip(&mut self, peer: &PeerId) {
-        let g = &mut self.swarm.behaviour_mut().gossipsub;
-        g.blacklist_peer(peer);
-        if !g.set_application_score(peer, -1.0e6) {
-            tracing::debug!(%peer, "not yet known to gossip scoring: score not set");
-        }
-    }
-
-    /// A peer that may receive no gossip at all (an observer): known from the trust
-    /// list before it subscribes to anything.
-    fn gossip_denied(&self, peer: &PeerId) -> bool {
-        self.trust()
-            .member_by_peer(&peer.to_string())
-            .is_some_and(|m| m.roles.observer)
     }
 
     fn strike(&mut self, peer: PeerId) {
@@ -376,6 +328,12 @@ impl EventLoop {
                 let topic = self.trust().topic_for(&self.local, &record);
                 let Some(topic) = topic else { return };
                 self.enforce_entitlement(Some(&topic));
+                let hash = IdentTopic::new(topic.clone()).hash();
+                let g = &self.swarm.behaviour().gossipsub;
+                if let Some(peer) = entitlement::unentitled_recipient(g, &self.trust(), &hash) {
+                    tracing::warn!(id = %record.identity(), %peer, %topic, "not gossiped: a peer not entitled to the topic could receive it; sync will carry it");
+                    return;
+                }
                 match self
                     .swarm
                     .behaviour_mut()
@@ -416,11 +374,18 @@ impl EventLoop {
             Command::Validation {
                 id,
                 source,
-                verdict,
+                topic,
+                mut verdict,
             } => {
                 if verdict == Verdict::Accept {
-                    // Forwarding follows: make sure nobody unentitled is subscribed.
+                    // Forwarding follows: make sure nobody unentitled is subscribed,
+                    // and forward nothing while one is still in the topic's mesh.
                     self.enforce_entitlement(None);
+                    let g = &self.swarm.behaviour().gossipsub;
+                    if let Some(peer) = entitlement::unentitled_in_mesh(g, &self.trust(), &topic) {
+                        tracing::warn!(%peer, %topic, "record stored but not forwarded: the topic's mesh still holds a peer not entitled to it; sync carries it");
+                        verdict = Verdict::Ignore;
+                    }
                 }
                 let _ = self
                     .swarm
@@ -499,8 +464,8 @@ impl EventLoop {
                 // and forwards to mesh peers without looking at scores, so scoring
                 // it down only after `Subscribed` leaves it in the mesh (and sent
                 // every relayed message) until a heartbeat prunes it.
-                if self.gossip_denied(&peer_id) {
-                    self.deny_gossip(&peer_id);
+                if entitlement::denied_at_connect(&self.trust(), &self.local, &peer_id) {
+                    entitlement::deny(&mut self.swarm.behaviour_mut().gossipsub, &peer_id);
                 }
                 let who = self.member_name(&peer_id);
                 if let Some(r) = self.redial.get_mut(&peer_id) {

@@ -119,6 +119,7 @@ pub async fn worker(
                 .send(Command::Validation {
                     id: m.id,
                     source: m.source,
+                    topic: m.topic,
                     verdict,
                 })
                 .await

@@ -6,10 +6,12 @@
 //! its own ([`EventLoop::take_query_requests`]).
 
 mod behaviour;
+mod entitlement;
 mod event_loop;
 mod gossip;
 pub mod peers;
 mod scoring;
+mod transport;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -76,6 +78,7 @@ pub enum Command {
     Validation {
         id: libp2p::gossipsub::MessageId,
         source: PeerId,
+        topic: libp2p::gossipsub::TopicHash,
         verdict: gossip::Verdict,
     },
     Dial(Multiaddr),

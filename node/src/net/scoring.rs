@@ -7,6 +7,9 @@ use libp2p::gossipsub::{IdentTopic, PeerScoreParams, PeerScoreThresholds, TopicS
 /// and block it too (its invalid messages would no longer reach our strike count).
 pub const GRAYLIST_THRESHOLD: f64 = -1000.0;
 
+/// Below this score we publish nothing to a peer.
+pub const PUBLISH_THRESHOLD: f64 = -500.0;
+
 pub fn params() -> (PeerScoreParams, PeerScoreThresholds) {
     let mut p = PeerScoreParams::default();
     let topic = TopicScoreParams {
@@ -29,7 +32,7 @@ pub fn params() -> (PeerScoreParams, PeerScoreThresholds) {
     p.behaviour_penalty_weight = -10.0;
     let t = PeerScoreThresholds {
         gossip_threshold: -100.0,
-        publish_threshold: -500.0,
+        publish_threshold: PUBLISH_THRESHOLD,
         graylist_threshold: GRAYLIST_THRESHOLD,
         accept_px_threshold: 10.0,
         opportunistic_graft_threshold: 5.0,

@@ -5,6 +5,7 @@
 //! - `console`: the web console in headless Chromium (issue: web console);
 //! - `federation`: gossip, late joiners, partitions, restarts (issue: federation);
 //! - `hostile`: untrusted peers, forged records, equivocation;
+//! - `quic`: the federation over QUIC v1 instead of TCP;
 //! - `scope`: national / international scopes in gossip and sync;
 //! - `self_fork`: the no-self-fork guard;
 //! - `anchors`: federation anchors and local denies; `federated`: the federated query;
@@ -24,6 +25,7 @@ mod hostile;
 mod mappings;
 mod observability;
 mod observer;
+mod quic;
 mod scope;
 mod search;
 mod self_fork;

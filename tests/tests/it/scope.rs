@@ -114,3 +114,169 @@ fn a_new_version_may_widen_its_scope_but_never_narrow_it() {
     let got = techmesh_tests::cli(&d, &["get", "scoped"]).ok().json();
     assert_eq!(got["record"]["body"]["scope"], "international");
 }
+
+/// Three Chinese nodes in a line, Hubei (0) – Wuhan (1) – Xiangyang (2): all Xiangyang
+/// hears of Hubei's records passes through Wuhan. Wuhan's heartbeat is ten minutes,
+/// so a peer that gets into one of its meshes stays there for the whole test (a
+/// heartbeat is what prunes a peer scored down): the window a relay must not leak
+/// through. Returns the federation, not started.
+fn line_with_slow_relay() -> Federation {
+    let f = Federation::init(
+        &[
+            Spec::new("hubei", "CN"),
+            Spec::new("wuhan", "CN"),
+            Spec::new("xiangyang", "CN"),
+        ],
+        &[(0, 1), (1, 2)],
+    );
+    let toml = f.members[1].dir.join("node.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(text.contains("heartbeat_ms = 200"), "{text}");
+    std::fs::write(
+        &toml,
+        text.replace("heartbeat_ms = 200", "heartbeat_ms = 600000"),
+    )
+    .unwrap();
+    f
+}
+
+/// Wuhan's trust list with Xiangyang's `receive_scopes` without `national`.
+fn without_national_for_xiangyang(f: &Federation) -> String {
+    let text = f.trust_text(1);
+    let named = "name = \"xiangyang\"\n";
+    assert!(text.contains(named), "{text}");
+    text.replace(
+        named,
+        &format!("{named}receive_scopes = [\"federation\", \"international\"]\n"),
+    )
+}
+
+/// Publish national records on Hubei one by one, each waited for on Wuhan (so most
+/// of them reach Wuhan by gossip and are validated there, when a relay forwards),
+/// then one international record. Returns (national ids, international id).
+fn publish_through_the_relay(f: &Federation, tag: &str) -> (Vec<String>, String) {
+    let national: Vec<String> = (0..4)
+        .map(|k| {
+            let id = f
+                .node(0)
+                .publish(&crate::entry(&format!("{tag}-nat-{k}"), "national"))["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            wait_until("the national record on Wuhan", DEADLINE, || {
+                (f.node(1).has(&id), ())
+            });
+            id
+        })
+        .collect();
+    let intl = f
+        .node(0)
+        .publish(&crate::entry(&format!("{tag}-intl"), "international"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (national, intl)
+}
+
+/// Xiangyang gets the international record (gossip or sync), then completes two
+/// more sync sessions with Wuhan; it must hold none of `national`.
+fn assert_national_never_reached_xiangyang(f: &Federation, national: &[String], intl: &str) {
+    wait_until("the international record on Xiangyang", DEADLINE, || {
+        (f.node(2).has(intl), ())
+    });
+    let wuhan = f.members[1].peer_id.clone();
+    let sessions = || {
+        f.node(2).peer_info(&wuhan)["sync"]["sessions"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let s0 = sessions();
+    wait_until(
+        "two more sync sessions of Xiangyang with Wuhan",
+        DEADLINE,
+        || (sessions() >= s0 + 2, sessions()),
+    );
+    let leaked: Vec<&String> = national.iter().filter(|id| f.node(2).has(id)).collect();
+    assert!(
+        leaked.is_empty(),
+        "national records reached a member not entitled to them: {leaked:?}\nWUHAN LOG:\n{}",
+        f.node(1).log()
+    );
+}
+
+#[test]
+fn a_member_without_national_never_gets_it_by_gossip_even_before_a_heartbeat() {
+    // Xiangyang is Chinese, so (as every honest node) it subscribes to the Chinese
+    // national topic; Wuhan admits it without `national`.
+    let mut f = line_with_slow_relay();
+    std::fs::write(
+        f.members[1].dir.join("trust.toml"),
+        without_national_for_xiangyang(&f),
+    )
+    .unwrap();
+    for i in 0..3 {
+        f.start_node(i);
+    }
+    let (a, c) = (f.members[0].peer_id.clone(), f.members[2].peer_id.clone());
+    wait_until("Wuhan connected to both", DEADLINE, || {
+        let got = f.node(1).connected();
+        (got.contains(&a) && got.contains(&c), got)
+    });
+    wait_until(
+        "Wuhan saw Xiangyang subscribe to the national topic",
+        DEADLINE,
+        || {
+            let log = f.node(1).log();
+            let seen = log.lines().any(|l| {
+                l.contains("peer subscribed to a topic it may not receive")
+                    && l.contains(&c)
+                    && l.contains("national/CN")
+            });
+            (seen, ())
+        },
+    );
+    let (national, intl) = publish_through_the_relay(&f, "scope-win");
+    assert_national_never_reached_xiangyang(&f, &national, &intl);
+}
+
+#[test]
+fn narrowing_a_members_scopes_stops_national_gossip_to_it_at_once() {
+    // Xiangyang starts entitled (and in Wuhan's national mesh); then Wuhan's operator
+    // drops `national` from its receive_scopes. The mesh still holds it until the
+    // next heartbeat (ten minutes here): nothing national may be forwarded to it.
+    let mut f = line_with_slow_relay();
+    for i in 0..3 {
+        f.start_node(i);
+    }
+    let (a, c) = (f.members[0].peer_id.clone(), f.members[2].peer_id.clone());
+    wait_until("Wuhan connected to both", DEADLINE, || {
+        let got = f.node(1).connected();
+        (got.contains(&a) && got.contains(&c), got)
+    });
+    let first = f
+        .node(0)
+        .publish(&crate::entry("narrow-before", "national"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_until("the first national record on Xiangyang", DEADLINE, || {
+        (f.node(2).has(&first), ())
+    });
+    std::fs::write(
+        f.members[1].dir.join("trust.toml"),
+        without_national_for_xiangyang(&f),
+    )
+    .unwrap();
+    f.node(1).hup();
+    wait_until("Wuhan applied the narrowed scopes", DEADLINE, || {
+        let log = f.node(1).log();
+        let seen = log.lines().any(|l| {
+            l.contains("peer subscribed to a topic it may not receive")
+                && l.contains(&c)
+                && l.contains("national/CN")
+        });
+        (seen, ())
+    });
+    let (national, intl) = publish_through_the_relay(&f, "narrow");
+    assert_national_never_reached_xiangyang(&f, &national, &intl);
+}
