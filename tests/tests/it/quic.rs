@@ -71,7 +71,11 @@ fn three_nodes_over_quic_gossip_and_a_late_joiner_catches_up() {
     });
     wait_until("Kenya caught up", DEADLINE, || {
         let want = [&ids[1], &ids[2], &back];
-        let missing: Vec<&&String> = want.iter().filter(|id| !f.node(2).has(id)).collect();
+        let missing: Vec<String> = want
+            .into_iter()
+            .filter(|id| !f.node(2).has(id))
+            .cloned()
+            .collect();
         (missing.is_empty(), missing)
     });
     // A record published now reaches the late joiner too.
