@@ -124,7 +124,7 @@ pub enum IbltError {
 
 /// A valid table size: a positive multiple of [`HASHES`], at most [`MAX_TABLE_CELLS`].
 pub fn valid_cells(m: u64) -> bool {
-    m > 0 && m % HASHES as u64 == 0 && m <= u64::from(MAX_TABLE_CELLS)
+    m > 0 && m.is_multiple_of(HASHES as u64) && m <= u64::from(MAX_TABLE_CELLS)
 }
 
 impl Iblt {
@@ -204,7 +204,7 @@ impl Iblt {
     /// Set cells `from ..` from their encoding (a chunk of a table sent in parts).
     pub fn fill(&mut self, from: usize, bytes: &[u8]) -> Result<(), IbltError> {
         let n = bytes.len() / CELL_BYTES;
-        if bytes.len() % CELL_BYTES != 0 || from.saturating_add(n) > self.cells.len() {
+        if !bytes.len().is_multiple_of(CELL_BYTES) || from.saturating_add(n) > self.cells.len() {
             return Err(IbltError::BadLength {
                 got: bytes.len(),
                 cells: self.cells.len().saturating_sub(from),
