@@ -127,6 +127,17 @@ pub fn sync_messages(data: &[u8]) {
     let items = sync_items();
     if let Ok(req) = cbor4ii::serde::from_slice::<SyncRequest>(data) {
         round_trip(&req);
+        if let SyncRequest::Sketch {
+            count,
+            strata,
+            cells,
+        } = &req
+        {
+            // The server's size check first, then its step (peel or size a table).
+            if sync::sketch::check_sketch(strata, cells).is_ok() {
+                let _ = sync::sketch::answer_sketch(*count, strata, cells, &items);
+            }
+        }
         if let SyncRequest::Reconcile { ranges } = &req {
             // The server's checks (node/src/sync/server.rs) come first.
             if ranges.len() <= MAX_RANGES_PER_MESSAGE
@@ -138,6 +149,18 @@ pub fn sync_messages(data: &[u8]) {
     }
     if let Ok(resp) = cbor4ii::serde::from_slice::<SyncResponse>(data) {
         round_trip(&resp);
+        if let SyncResponse::Table { cells, from, data } = &resp {
+            // The initiator's checks (node/src/sync/session.rs), then it peels.
+            let per_message = sync::sketch::cells_per_message(SYNC_BUDGET);
+            let len = (data.len() / sync::iblt::CELL_BYTES) as u64;
+            if sync::sketch::check_table(*cells, *from, len, per_message).is_ok() {
+                if let Ok(mut t) = sync::iblt::Iblt::new(*cells as usize) {
+                    if t.fill(*from as usize, data).is_ok() {
+                        let _ = sync::sketch::read_table(&t, &items);
+                    }
+                }
+            }
+        }
         if let SyncResponse::Reconcile { ranges, .. } = &resp {
             // The initiator (node/src/sync/session.rs) processes what came back.
             process_ranges(ranges, &items, usize::MAX);

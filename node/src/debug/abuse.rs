@@ -1,5 +1,5 @@
 //! `techmesh debug-abuse`: a trusted member that abuses the sync protocol
-//! (`/techmesh/sync/1`, docs/PROTOCOL.md §7) or the federated query protocol
+//! (`/techmesh/sync/2`, docs/PROTOCOL.md §8) or the federated query protocol
 //! (`/techmesh/query/1`, `--protocol query`) with a libp2p client of its own, whose
 //! codec can write what an honest node never would:
 //!
@@ -39,7 +39,7 @@ use techmesh_protocol::sync::{Fingerprint, Item, Range, SyncRequest, SyncRespons
 use crate::datadir::DataDir;
 
 /// The sync protocol name (docs/PROTOCOL.md §7).
-const SYNC_PROTOCOL: &str = "/techmesh/sync/1";
+const SYNC_PROTOCOL: &str = "/techmesh/sync/2";
 /// The federated query protocol name (docs/PROTOCOL.md, "Federated query").
 const QUERY_PROTOCOL: &str = "/techmesh/query/1";
 /// Ranges in the huge-range request (the node allows 64).

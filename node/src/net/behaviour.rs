@@ -17,7 +17,7 @@ use techmesh_protocol::query::{QueryRequest, QueryResponse, MAX_DEADLINE_MS};
 use techmesh_protocol::sync::{SyncRequest, SyncResponse};
 use techmesh_protocol::trust::topics;
 
-pub const SYNC_PROTOCOL: &str = "/techmesh/sync/1";
+pub const SYNC_PROTOCOL: &str = "/techmesh/sync/2";
 pub const QUERY_PROTOCOL: &str = "/techmesh/query/1";
 pub const GOSSIP_PROTOCOL: &str = "/techmesh/gossip/1";
 pub const IDENTIFY_PROTOCOL: &str = "/techmesh/id/1";

@@ -14,13 +14,94 @@ use libp2p::PeerId;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use techmesh_protocol::sync::{byte_prefix, under, Item};
+use futures::future::BoxFuture;
+use techmesh_protocol::sync::{byte_prefix, under, Item, SyncRequest, SyncResponse};
 use techmesh_protocol::trust::Member;
 
-use crate::ingest::Ingest;
+use crate::ingest::{now, Ingest};
 use crate::net::{NetClient, NetEvent};
 
-pub use session::SessionStats;
+pub use server::answer;
+pub use session::{SessionStats, FETCH_CHUNK};
+
+/// Where a session's requests go: a peer over libp2p ([`NetClient`]), or, in
+/// benchmarks, a responder's [`answer`] in memory. One request, one response.
+pub trait SyncLink: Send + Sync {
+    fn request(&self, req: SyncRequest) -> BoxFuture<'_, anyhow::Result<SyncResponse>>;
+}
+
+struct NetLink<'a> {
+    net: &'a NetClient,
+    peer: PeerId,
+}
+
+impl SyncLink for NetLink<'_> {
+    fn request(&self, req: SyncRequest) -> BoxFuture<'_, anyhow::Result<SyncResponse>> {
+        Box::pin(self.net.request(self.peer, req))
+    }
+}
+
+/// One whole session as initiator through `link` with the peer whose trust-list entry
+/// is `member`: what the node runs per peer, and what the sync benchmark drives.
+pub async fn session(
+    cfg: &SyncConfig,
+    ingest: &Ingest,
+    link: &dyn SyncLink,
+    member: &Member,
+    refused: &Refused,
+    on_watermark: &(dyn Fn(u64) + Send + Sync),
+) -> (SessionStats, anyhow::Result<()>) {
+    let mut s = session::Session {
+        ingest,
+        link,
+        stats: SessionStats::default(),
+        refused,
+    };
+    let result = session::reconcile(cfg, &mut s, member, on_watermark).await;
+    (s.stats, result)
+}
+
+/// A session with a connected peer, its outcome kept in the peer table.
+async fn run_peer(
+    cfg: &SyncConfig,
+    ingest: &Ingest,
+    net: &NetClient,
+    peer: PeerId,
+    refused: &Refused,
+    on_watermark: &(dyn Fn(u64) + Send + Sync),
+) {
+    let Some(member) = member_of(ingest, &peer) else {
+        return;
+    };
+    if member.roles.observer {
+        return;
+    }
+    net.peers
+        .update(&peer.to_string(), |p| p.sync.state = "running".into());
+    let link = NetLink { net, peer };
+    let (stats, result) = session(cfg, ingest, &link, &member, refused, on_watermark).await;
+    tracing::debug!(%peer, ?stats, ok = result.is_ok(), "sync session finished");
+    crate::activity::global().count(crate::activity::Event::SyncRound);
+    net.peers.update(&peer.to_string(), |p| {
+        p.sync.sessions += 1;
+        p.sync.last_sync_at = Some(now().to_string());
+        p.sync.rounds = stats.round_trips;
+        p.sync.fetched += stats.fetched;
+        p.sync.pushed += stats.pushed;
+        p.sync.bytes_sent += stats.bytes_sent;
+        p.sync.bytes_received += stats.bytes_received;
+        match &result {
+            Ok(()) => {
+                p.sync.state = "ok".into();
+                p.sync.last_error = None;
+            }
+            Err(e) => {
+                p.sync.state = "error".into();
+                p.sync.last_error = Some(format!("{e:#}"));
+            }
+        }
+    });
+}
 
 /// Bounds of sync (from node.toml).
 #[derive(Clone)]
@@ -121,7 +202,7 @@ pub async fn run(
         let span = tracing::info_span!("sync", %peer, role = "initiator");
         tokio::spawn(
             async move {
-                session::run(&cfg, &ingest, &net, peer, &refused, &*on_wm).await;
+                run_peer(&cfg, &ingest, &net, peer, &refused, &*on_wm).await;
                 running
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

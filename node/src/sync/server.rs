@@ -5,6 +5,10 @@ use libp2p::PeerId;
 use serde_bytes::ByteBuf;
 
 use techmesh_protocol::record::{PublicKey, RecordHash};
+use techmesh_protocol::sync::iblt::Iblt;
+use techmesh_protocol::sync::sketch::{
+    answer_sketch, cells_per_message, check_sketch, check_table, SketchAnswer,
+};
 use techmesh_protocol::sync::{
     check_ranges, process_bounded, SyncRequest, SyncResponse, MAX_FETCH, MAX_RANGES_PER_MESSAGE,
 };
@@ -47,6 +51,29 @@ pub(crate) fn pack(
     (out, left)
 }
 
+/// Cells `from .. from + len` of my table of `cells` cells (sizes already checked).
+fn table_chunk(
+    mine: &[techmesh_protocol::sync::Item],
+    cells: u32,
+    from: u32,
+    len: u32,
+    budget: usize,
+) -> SyncResponse {
+    match Iblt::of(cells as usize, mine) {
+        Ok(t) => {
+            let len = len.min(cells_per_message(budget));
+            SyncResponse::Table {
+                cells,
+                from,
+                data: ByteBuf::from(t.encode_range(from as usize, len as usize)),
+            }
+        }
+        Err(e) => refused(format!("table: {e}")),
+    }
+}
+
+/// The answer to one request of `peer` (bounds first; `budget`: bytes of records or
+/// table cells per answer).
 pub fn answer(ingest: &Ingest, peer: &PeerId, req: SyncRequest, budget: usize) -> SyncResponse {
     let Some(member) = member_of(ingest, peer) else {
         return refused("you are not in this node's trust list");
@@ -55,6 +82,42 @@ pub fn answer(ingest: &Ingest, peer: &PeerId, req: SyncRequest, budget: usize) -
         return refused("observers do not replicate");
     }
     match req {
+        SyncRequest::Sketch {
+            count,
+            strata,
+            cells,
+        } => {
+            if let Err(e) = check_sketch(&strata, &cells) {
+                return refused(e);
+            }
+            let mine = items_for(ingest, &member, &[]);
+            match answer_sketch(count, &strata, &cells, &mine) {
+                Err(e) => refused(e),
+                Ok(SketchAnswer::Diff(out)) => {
+                    let (records, offer) = pack(ingest, &member, &out.they_lack, budget);
+                    SyncResponse::Diff {
+                        records,
+                        offer: offer.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
+                        need: out
+                            .i_lack
+                            .iter()
+                            .map(|h| ByteBuf::from(h.0.to_vec()))
+                            .collect(),
+                    }
+                }
+                Ok(SketchAnswer::Table(cells)) => {
+                    table_chunk(&mine, cells, 0, cells_per_message(budget), budget)
+                }
+            }
+        }
+        SyncRequest::Table { cells, from, len } => {
+            let per_message = cells_per_message(budget);
+            if let Err(e) = check_table(cells, from, u64::from(len), per_message) {
+                return refused(e);
+            }
+            let mine = items_for(ingest, &member, &[]);
+            table_chunk(&mine, cells, from, len, budget)
+        }
         SyncRequest::Reconcile { ranges } => {
             if let Err(e) = check_ranges(&ranges, MAX_RANGES_PER_MESSAGE) {
                 return refused(e);

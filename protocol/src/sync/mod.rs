@@ -12,6 +12,15 @@
 //! fingerprints of its 16 sub-ranges. A side that receives items compares them with
 //! its own, version by version, and knows exactly which records each side lacks.
 //! The sides alternate until no range differs.
+//!
+//! Since `/techmesh/sync/2` a session first tries set reconciliation by invertible Bloom
+//! lookup tables ([`iblt`], sized by the [`strata`] estimator; the steps are in
+//! [`sketch`]); the range reconciliation above is its fallback when a table does not
+//! peel within [`sketch::MAX_TABLE_RETRIES`] retries.
+
+pub mod iblt;
+pub mod sketch;
+pub mod strata;
 
 use std::collections::BTreeMap;
 
@@ -106,6 +115,15 @@ impl Range {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyncRequest {
+    /// First message of a session: my item count, my strata estimator
+    /// ([`strata::STRATA_BYTES`]) and my IBLT of [`sketch::SKETCH_CELLS`] cells.
+    Sketch {
+        count: u32,
+        strata: ByteBuf,
+        cells: ByteBuf,
+    },
+    /// Send me cells `from .. from + len` of your IBLT of `cells` cells.
+    Table { cells: u32, from: u32, len: u32 },
     /// One reconciliation round (the first one carries the root range).
     Reconcile { ranges: Vec<Range> },
     /// Send me these records (by hash) if you hold them as current versions.
@@ -121,6 +139,20 @@ pub enum SyncRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyncResponse {
+    /// The responder peeled the initiator's sketch: the records the initiator lacks
+    /// (inline as far as they fit, the rest as `offer` hashes to fetch) and the hashes
+    /// of the initiator's records it lacks (`need`: push them).
+    Diff {
+        records: Vec<ByteBuf>,
+        offer: Vec<ByteBuf>,
+        need: Vec<ByteBuf>,
+    },
+    /// Cells `from ..` of the responder's IBLT of `cells` cells (as many as fit).
+    Table {
+        cells: u32,
+        from: u32,
+        data: ByteBuf,
+    },
     /// The responder's side of the round: ranges still differing, its own records the
     /// initiator lacks (inline as far as they fit, the rest as `offer` hashes to
     /// fetch), and hashes of initiator records it lacks (`need`: push them).
@@ -237,6 +269,11 @@ fn answer_fp(path: &[u8], theirs: &Fingerprint, mine: &[Item]) -> Vec<Range> {
         .collect()
 }
 
+/// Compare their items with mine, id by id and version by version (§5.1).
+pub fn compare(mine: &[Item], theirs: &[Item]) -> Outcome {
+    answer_items(&[], theirs, mine)
+}
+
 /// Compare their full item list for a range with mine.
 fn answer_items(path: &[u8], theirs: &[Item], mine: &[Item]) -> Outcome {
     let mine_by_id: BTreeMap<[u8; 16], &Item> = mine.iter().map(|i| (i.id, i)).collect();
@@ -350,7 +387,28 @@ pub fn start(items_under: &mut dyn FnMut(&[u8]) -> Vec<Item>) -> Vec<Range> {
 }
 
 #[cfg(test)]
+pub(crate) mod tests_support {
+    use super::Item;
+
+    /// An item with an id from a counter, a hash derived from (id, seq).
+    pub fn item(n: u32, seq: u64) -> Item {
+        use sha2::{Digest, Sha256};
+        let id: [u8; 32] = Sha256::digest(n.to_be_bytes()).into();
+        let mut id16 = [0u8; 16];
+        id16.copy_from_slice(&id[..16]);
+        let h: [u8; 32] =
+            Sha256::digest([&n.to_be_bytes()[..], &seq.to_be_bytes()].concat()).into();
+        Item {
+            id: id16,
+            seq,
+            hash: h,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
+    use super::tests_support::item;
     use super::*;
 
     #[test]
@@ -370,21 +428,6 @@ mod tests {
         assert!(check_ranges(&deep, MAX_RANGES_PER_ANSWER)
             .unwrap_err()
             .contains("invalid range path"));
-    }
-
-    /// A set of items with ids from a counter, hashes derived from (id, seq).
-    fn item(n: u32, seq: u64) -> Item {
-        use sha2::{Digest, Sha256};
-        let id: [u8; 32] = Sha256::digest(n.to_be_bytes()).into();
-        let mut id16 = [0u8; 16];
-        id16.copy_from_slice(&id[..16]);
-        let h: [u8; 32] =
-            Sha256::digest([&n.to_be_bytes()[..], &seq.to_be_bytes()].concat()).into();
-        Item {
-            id: id16,
-            seq,
-            hash: h,
-        }
     }
 
     fn lookup(set: &[Item]) -> impl FnMut(&[u8]) -> Vec<Item> + '_ {
