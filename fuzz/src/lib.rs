@@ -37,6 +37,21 @@ fn opts() -> VerifyOptions {
 /// names exactly those bytes; its identity and body survive a round trip.
 pub fn record_verify(data: &[u8]) {
     let trusted = Record::decode_trusted(data);
+    // The fast decoder (canonical scan, typed body from the bytes) must agree with
+    // the exact one (JSON tree, canonical comparison, normal-form check).
+    let exact = Record::decode_trusted_exact(data);
+    match (&trusted, &exact) {
+        (Ok(t), Ok(e)) => {
+            assert_eq!(t.bytes(), e.bytes());
+            assert_eq!(
+                (t.publisher, t.seq, t.issued_at),
+                (e.publisher, e.seq, e.issued_at)
+            );
+            assert_eq!(t.body, e.body);
+        }
+        (Err(t), Err(e)) => assert_eq!(t, e),
+        _ => panic!("fast and exact decoders disagree: {trusted:?} vs {exact:?}"),
+    }
     let verified = Record::verify(data, &opts());
     if let Ok(v) = &verified {
         let t = trusted

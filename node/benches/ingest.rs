@@ -120,6 +120,15 @@ fn main() {
         }
         m.decode.push(rate(n, t));
 
+        // The same with the exact decoder only (JSON tree, canonical comparison,
+        // typed body from the tree, normal-form check by writing it back): what
+        // decoding cost before the fast path.
+        let t = Clock::start();
+        for b in &wire {
+            std::hint::black_box(Record::decode_trusted_exact(b).expect("decode exact"));
+        }
+        m.decode_exact.push(rate(n, t));
+
         // Record::verify: decode + every check + verify_strict.
         let t = Clock::start();
         for b in &wire {
@@ -177,7 +186,7 @@ fn main() {
 
     let w = |v: &[Sample]| median(&v.iter().map(|x| x.wall).collect::<Vec<_>>());
     let c = |v: &[Sample]| median(&v.iter().map(|x| x.cpu).collect::<Vec<_>>());
-    let rows: [(&str, &[Sample]); 8] = [
+    let rows: [(&str, &[Sample]); 9] = [
         (
             "Keypair::sign (validate + canonical JSON + ed25519)",
             &m.sign,
@@ -189,8 +198,12 @@ fn main() {
         ),
         ("publisher key decode + point checks", &m.check_point),
         (
-            "Record::decode_trusted (JSON + envelope + body rules)",
+            "Record::decode_trusted (canonical scan + envelope + typed body + body rules)",
             &m.decode,
+        ),
+        (
+            "Record::decode_trusted_exact (JSON tree + normal-form check, no fast path)",
+            &m.decode_exact,
         ),
         ("Record::verify (all checks + verify_strict)", &m.verify),
         (
@@ -270,6 +283,11 @@ fn main() {
         ratio(&m.apply, &m.bare_verify, cpu)
     );
     println!(
+        "RATIO decode_trusted ÷ decode_trusted_exact = {:.2} wall, {:.2} CPU time",
+        ratio(&m.decode, &m.decode_exact, wall),
+        ratio(&m.decode, &m.decode_exact, cpu)
+    );
+    println!(
         "RATIO sign ÷ bare verify_strict = {:.2} wall",
         ratio(&m.sign, &m.bare_verify, wall)
     );
@@ -291,10 +309,8 @@ fn anatomy(records: &[Record], dir: &std::path::Path) {
         store.apply(chunk).expect("apply");
     }
     drop(store);
-    let db = sled::Config::new()
-        .path(tmp.path())
-        .cache_capacity(CACHE_MB * 1024 * 1024)
-        .mode(sled::Mode::LowSpace)
+    // The store's own configuration (sled refuses another segment size on reopen).
+    let db = SledStore::sled_config(tmp.path(), CACHE_MB)
         .open()
         .expect("open sled");
     let mut rows: Vec<(sled::IVec, sled::IVec)> = db
@@ -349,9 +365,8 @@ fn anatomy(records: &[Record], dir: &std::path::Path) {
         ),
     ] {
         let tmp = tempdir_in(dir);
-        let db = sled::Config::new()
-            .path(tmp.path())
-            .cache_capacity(CACHE_MB * 1024 * 1024)
+        // The store's configuration (cache, segment size), in `mode`.
+        let db = SledStore::sled_config(tmp.path(), CACHE_MB)
             .mode(mode)
             .open()
             .expect("open sled");
@@ -406,6 +421,7 @@ struct Medians {
     bare_verify: Vec<Sample>,
     check_point: Vec<Sample>,
     decode: Vec<Sample>,
+    decode_exact: Vec<Sample>,
     verify: Vec<Sample>,
     apply: Vec<Sample>,
     ingest: Vec<Sample>,

@@ -152,40 +152,50 @@ impl Ingest {
     }
 
     /// Store already verified records that passed policy (or carry their error).
+    /// The records are moved into the store's batch and back into the results, not
+    /// copied (a copy of a typed body is dozens of allocations).
     pub fn store_checked(
         &self,
         checked: Vec<Result<Record, IngestError>>,
     ) -> Vec<Result<(Record, ApplyOutcome), IngestError>> {
-        let good: Vec<Record> = checked
-            .iter()
-            .filter_map(|r| r.as_ref().ok().cloned())
+        let mut good: Vec<Record> = Vec::with_capacity(checked.len());
+        let errors: Vec<Option<IngestError>> = checked
+            .into_iter()
+            .map(|r| match r {
+                Ok(rec) => {
+                    good.push(rec);
+                    None
+                }
+                Err(e) => Some(e),
+            })
             .collect();
-        let mut applied = match self.store.apply(&good) {
-            Ok(outcomes) => outcomes.into_iter(),
+        let outcomes = match self.store.apply(&good) {
+            Ok(outcomes) => outcomes,
             Err(e) => {
                 let msg = e.to_string();
-                return checked
+                return errors
                     .into_iter()
-                    .map(|r| {
-                        r.and_then(|_| {
-                            Err(IngestError::Store(StoreError::Corrupt {
+                    .map(|slot| {
+                        Err(slot.unwrap_or_else(|| {
+                            IngestError::Store(StoreError::Corrupt {
                                 what: "apply".into(),
                                 detail: msg.clone(),
-                            }))
-                        })
+                            })
+                        }))
                     })
                     .collect();
             }
         };
-        checked
+        let mut applied = good.into_iter().zip(outcomes);
+        errors
             .into_iter()
-            .map(|r| {
-                if let Err(e) = &r {
+            .map(|slot| {
+                if let Some(e) = slot {
                     crate::activity::global().count(crate::activity::Event::Refused);
                     crate::metrics::global().refused(e.reason());
+                    return Err(e);
                 }
-                let rec = r?;
-                let outcome = applied.next().ok_or_else(|| StoreError::Corrupt {
+                let (rec, outcome) = applied.next().ok_or_else(|| StoreError::Corrupt {
                     what: "apply".into(),
                     detail: "missing outcome".into(),
                 })?;

@@ -7,12 +7,18 @@
 //! does not come back byte-for-byte identical (whitespace, member order, escapes,
 //! duplicate members, `1.0` for `1`, a BOM, ...) is refused. So every record has
 //! exactly one byte string, and the record hash names the record.
+//!
+//! [`scan`] is the fast path for records: one pass over the bytes, no JSON tree,
+//! that accepts the common canonical records and gives up on anything else, which
+//! then goes through [`decode_strict`].
 
 use std::cmp::Ordering;
 
 use serde_json::{Map, Number, Value};
 
 use crate::error::RecordError;
+
+pub mod scan;
 
 /// Canonical bytes of a JSON value.
 pub fn encode(value: &Value) -> Vec<u8> {

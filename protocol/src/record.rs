@@ -202,19 +202,37 @@ const SIG_HEX_LEN: usize = 128;
 /// envelope without `sig` is the wire bytes with the `,"sig":"…"` member cut out, so
 /// no second encoding is needed. `None` if the bytes do not end as canonical records
 /// do (cannot happen after a successful decode).
+#[cfg(test)]
 fn signing_bytes_of_wire(wire: &[u8]) -> Option<Vec<u8>> {
-    let sig_at = wire
+    let mut msg = Vec::new();
+    signing_bytes_of_wire_into(wire, &mut msg).then_some(msg)
+}
+
+/// [`signing_bytes_of_wire`] into `msg` (cleared first); false if the bytes do not
+/// end as canonical records do.
+fn signing_bytes_of_wire_into(wire: &[u8], msg: &mut Vec<u8>) -> bool {
+    msg.clear();
+    let Some(sig_at) = wire
         .len()
-        .checked_sub(WIRE_SIG_HEAD.len() + SIG_HEX_LEN + WIRE_TAIL.len())?;
+        .checked_sub(WIRE_SIG_HEAD.len() + SIG_HEX_LEN + WIRE_TAIL.len())
+    else {
+        return false;
+    };
     if !wire[sig_at..].starts_with(WIRE_SIG_HEAD) || !wire.ends_with(WIRE_TAIL) {
-        return None;
+        return false;
     }
     let closing = &WIRE_TAIL[1..]; // `,"v":1}` without the sig's closing quote
-    let mut msg = Vec::with_capacity(SIGNING_PREFIX.len() + sig_at + closing.len());
+    msg.reserve(SIGNING_PREFIX.len() + sig_at + closing.len());
     msg.extend_from_slice(SIGNING_PREFIX);
     msg.extend_from_slice(&wire[..sig_at]);
     msg.extend_from_slice(closing);
-    Some(msg)
+    true
+}
+
+thread_local! {
+    /// The signing bytes of the record being verified, reused from record to record
+    /// (a batch of records needs no allocation for them).
+    static SIGNING_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Publisher keys whose point checks passed recently, per thread (most recent
@@ -357,6 +375,26 @@ fn parse_seq(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
+fn check_size(bytes: &[u8]) -> Result<(), RecordError> {
+    if bytes.len() > MAX_RECORD_BYTES {
+        return Err(RecordError::TooLarge {
+            size: bytes.len(),
+            limit: MAX_RECORD_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// The text of a JSON string token without escapes (`"abc"` → `abc`); `None` for
+/// anything else.
+fn plain_str(token: &[u8]) -> Option<&str> {
+    let inner = token.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    if inner.contains(&b'\\') || inner.contains(&b'"') {
+        return None;
+    }
+    std::str::from_utf8(inner).ok()
+}
+
 impl Record {
     /// Decode wire bytes and check everything: size, canonical form, envelope, body
     /// rules, key point, strict signature, and `issued_at` against the clock.
@@ -364,9 +402,14 @@ impl Record {
         let (record, sig) = Record::decode_parts(bytes)?;
         let vk = checked_key(&record.publisher)?;
         let sig = Signature::from_bytes(&sig);
-        let msg = signing_bytes_of_wire(bytes).ok_or(RecordError::BadSignature)?;
-        vk.verify_strict(&msg, &sig)
-            .map_err(|_| RecordError::BadSignature)?;
+        SIGNING_BUF.with(|buf| {
+            let mut msg = buf.borrow_mut();
+            if !signing_bytes_of_wire_into(bytes, &mut msg) {
+                return Err(RecordError::BadSignature);
+            }
+            vk.verify_strict(&msg, &sig)
+                .map_err(|_| RecordError::BadSignature)
+        })?;
         let limit = opts.now.0.saturating_add(opts.max_future_skew_secs as i64);
         if record.issued_at.0 > limit {
             return Err(RecordError::FromTheFuture {
@@ -384,13 +427,78 @@ impl Record {
         Record::decode_parts(bytes).map(|(r, _)| r)
     }
 
+    /// [`Record::decode_trusted`] without its fast path: always the JSON tree, the
+    /// canonical comparison and [`Body::from_json`]. It gives the same result on
+    /// every input (the fast path accepts only records this accepts, with the same
+    /// fields, and leaves every error to it); for differential tests, fuzzing and
+    /// benchmarks.
+    pub fn decode_trusted_exact(bytes: &[u8]) -> Result<Record, RecordError> {
+        check_size(bytes)?;
+        Record::decode_exact(bytes).map(|(r, _)| r)
+    }
+
     fn decode_parts(bytes: &[u8]) -> Result<(Record, [u8; 64]), RecordError> {
-        if bytes.len() > MAX_RECORD_BYTES {
-            return Err(RecordError::TooLarge {
-                size: bytes.len(),
-                limit: MAX_RECORD_BYTES,
-            });
+        check_size(bytes)?;
+        match Record::decode_fast(bytes) {
+            Some(parts) => Ok(parts),
+            None => Record::decode_exact(bytes),
         }
+    }
+
+    /// The common case in one pass over the bytes and no JSON tree: a record whose
+    /// bytes pass the canonical scan ([`canonical::scan`]) with exactly the seven
+    /// envelope members, plain strings, `"v":1`, and a body that is accepted by
+    /// [`Body::from_canonical`]. `None` whenever anything is off or the scan
+    /// cannot tell; then [`Record::decode_exact`] decides and names the error. Every
+    /// record accepted here is accepted by `decode_exact` with the same fields (a
+    /// test in `src/tests/fast_decode.rs` checks both on valid and broken records).
+    pub(crate) fn decode_fast(bytes: &[u8]) -> Option<(Record, [u8; 64])> {
+        const NAMES: [&[u8]; 7] = [
+            b"body",
+            b"issued_at",
+            b"kind",
+            b"publisher",
+            b"seq",
+            b"sig",
+            b"v",
+        ];
+        let scanned = canonical::scan::scan::<7>(bytes)?;
+        if scanned.count != NAMES.len() || scanned.has_droppable {
+            return None;
+        }
+        if scanned.members.iter().zip(NAMES).any(|(m, n)| m.name != n) {
+            return None;
+        }
+        let body_shape = scanned.members[0].shape;
+        let [body, issued_at, kind, publisher, seq, sig_hex, v] = scanned.members.map(|m| m.value);
+        if v != b"1" {
+            return None;
+        }
+        let kind = Kind::parse(plain_str(kind)?)?;
+        let publisher = PublicKey::from_hex(plain_str(publisher)?)?;
+        let seq = parse_seq(plain_str(seq)?)?;
+        let issued_at = Timestamp::parse(plain_str(issued_at)?)?;
+        let sig_hex = plain_str(sig_hex)?;
+        if sig_hex.len() != 128 || sig_hex.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        let mut sig = [0u8; 64];
+        hex::decode_to_slice(sig_hex, &mut sig).ok()?;
+        let body = Body::from_canonical(kind, body, body_shape)?;
+        let record = Record {
+            hash: RecordHash::of(bytes),
+            bytes: bytes.into(),
+            publisher,
+            seq,
+            issued_at,
+            body,
+        };
+        Some((record, sig))
+    }
+
+    /// The exact decoder: a JSON tree, the canonical comparison, every envelope
+    /// rule and [`Body::from_json`], each failure with its own error.
+    pub(crate) fn decode_exact(bytes: &[u8]) -> Result<(Record, [u8; 64]), RecordError> {
         let value = canonical::decode_strict(bytes)?;
         let Value::Object(m) = value else {
             return Err(bad("record", "must be a JSON object"));

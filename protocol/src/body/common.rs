@@ -42,9 +42,20 @@ impl Checker {
             self.fail(path, "needs at least one language");
         }
         for (lang, text) in map {
+            // The path is built only for a broken rule (this runs for every record).
+            if is_language_tag(lang) && text_ok(text, max_chars) {
+                continue;
+            }
             let p = format!("{path}.{lang}");
             self.language_tag(&p, lang);
             self.text(&p, text, max_chars);
+        }
+    }
+
+    /// [`Checker::text`] with the path built only if the text breaks a rule.
+    pub fn text_at(&mut self, path: impl FnOnce() -> String, text: &str, max_chars: usize) {
+        if !text_ok(text, max_chars) {
+            self.text(&path(), text, max_chars);
         }
     }
 
@@ -111,6 +122,16 @@ impl Checker {
     }
 }
 
+/// What [`Checker::text`] accepts: not blank, at most `max_chars` characters, no
+/// control characters but newline and tab.
+fn text_ok(text: &str, max_chars: usize) -> bool {
+    !text.trim().is_empty()
+        && text.chars().count() <= max_chars
+        && !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
 pub fn is_local_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
         && id
@@ -133,8 +154,22 @@ pub fn is_language_tag(tag: &str) -> bool {
 /// ISO 3166-1 alpha-2 codes, officially assigned.
 const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 
+/// A binary search over [`COUNTRIES`] (sorted, three bytes per code).
 pub fn is_country(code: &str) -> bool {
-    code.len() == 2 && COUNTRIES.split(' ').any(|c| c == code)
+    let (list, code) = (COUNTRIES.as_bytes(), code.as_bytes());
+    if code.len() != 2 {
+        return false;
+    }
+    let (mut lo, mut hi) = (0, list.len().div_ceil(3));
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        match list[3 * mid..3 * mid + 2].cmp(code) {
+            std::cmp::Ordering::Less => lo = mid + 1,
+            std::cmp::Ordering::Greater => hi = mid,
+            std::cmp::Ordering::Equal => return true,
+        }
+    }
+    false
 }
 
 /// ISO 3166-2 subdivision of `country`: `CC-` then 1–3 uppercase letters or digits.
@@ -206,6 +241,12 @@ mod tests {
         assert!(is_language_tag("zh") && is_language_tag("zh-Hant") && is_language_tag("sw"));
         assert!(!is_language_tag("ZH") && !is_language_tag("chinese") && !is_language_tag("z"));
         assert!(is_country("KE") && is_country("CN") && !is_country("XX") && !is_country("cn"));
+        assert!(is_country("AD") && is_country("ZW") && !is_country("AA") && !is_country("ZZ"));
+        assert!(!is_country("") && !is_country("C") && !is_country("CNN"));
+        // The list is sorted (the search relies on it) and every code is found.
+        let codes: Vec<&str> = COUNTRIES.split(' ').collect();
+        assert!(codes.windows(2).all(|w| w[0] < w[1]));
+        assert!(codes.iter().all(|c| c.len() == 2 && is_country(c)));
         assert!(is_region_of("CN-HB", "CN") && is_region_of("KE-30", "KE"));
         assert!(
             !is_region_of("CN-HB", "KE")

@@ -189,7 +189,7 @@ impl Entry {
             c.language_tag(&p, lang);
             c.max_items(&p, words, MAX_KEYWORDS_PER_LANGUAGE);
             for (i, w) in words.iter().enumerate() {
-                c.text(&format!("{p}[{i}]"), w, MAX_KEYWORD_CHARS);
+                c.text_at(|| format!("{p}[{i}]"), w, MAX_KEYWORD_CHARS);
             }
         }
         if self.classifications.is_empty() {
@@ -261,7 +261,9 @@ impl Entry {
         }
         c.max_items("target_countries", &self.target_countries, MAX_COUNTRIES);
         for (i, cc) in self.target_countries.iter().enumerate() {
-            c.country(&format!("target_countries[{i}]"), cc);
+            if !super::common::is_country(cc) {
+                c.country(&format!("target_countries[{i}]"), cc);
+            }
         }
         if let Some(price) = &self.price {
             c.ensure(is_decimal(&price.amount), "price.amount", || {

@@ -25,6 +25,7 @@ pub use mapping::{Mapping, MappingSet, Predicate};
 pub use membership::{ListedMember, ListedRole, MembershipList};
 pub use tombstone::Tombstone;
 
+use crate::canonical::scan::Shape;
 use crate::error::{FieldError, FieldErrors};
 use common::Checker;
 
@@ -120,6 +121,66 @@ impl Body {
             )]));
         }
         Ok(body)
+    }
+
+    /// The fast path of [`Body::from_json`] for a record's body bytes that passed the
+    /// canonical scan ([`crate::canonical::scan`]) with no `null`, `false`, `[]` or
+    /// `{}` anywhere; `shape` is what the scan counted in them. The typed body comes
+    /// straight from the bytes, then every rule is checked. `None` if parsing or a
+    /// rule fails or the shapes differ (the caller then runs `from_json`, which
+    /// names the errors).
+    ///
+    /// Why no normal-form comparison is needed: the bytes are canonical, so they are
+    /// the canonical encoding of their own JSON value, and [`Body::to_json`] of the
+    /// typed body gives that same value back unless deserialising lost something.
+    /// The body types lose only (a) an explicit `null` of an optional member, (b) an
+    /// empty list or map, or `false`, that serialisation leaves out — all excluded by
+    /// the scan — and (c) a struct written as a JSON array (serde accepts
+    /// `["trl-eu",6]` for `{"level":6,"scheme":"trl-eu"}`), which turns an array
+    /// into an object, so the counts of objects and arrays written back differ from
+    /// the scan's. Nothing else: every member with a default is skipped when it
+    /// holds it (and no other member has one), every struct denies unknown members,
+    /// enums are unit variants, there are no sets, aliases, flattened or custom-
+    /// deserialised fields, maps are keyed by strings without duplicates
+    /// (canonical), and numbers are small integers (the scan gives up on any other
+    /// number). A test compares this with `from_json` on every vector and on
+    /// thousands of broken variants (`src/tests/fast_decode.rs`).
+    pub fn from_canonical(kind: Kind, bytes: &[u8], shape: Shape) -> Option<Body> {
+        if bytes.first() != Some(&b'{') {
+            return None;
+        }
+        let (body, written) = match kind {
+            Kind::Entry => {
+                let e: Entry = serde_json::from_slice(bytes).ok()?;
+                let w = Shape::of_serialized(&e);
+                (Body::Entry(Box::new(e)), w)
+            }
+            Kind::MappingSet => {
+                let m: MappingSet = serde_json::from_slice(bytes).ok()?;
+                let w = Shape::of_serialized(&m);
+                (Body::MappingSet(Box::new(m)), w)
+            }
+            Kind::Event => {
+                let e: Event = serde_json::from_slice(bytes).ok()?;
+                let w = Shape::of_serialized(&e);
+                (Body::Event(Box::new(e)), w)
+            }
+            Kind::Tombstone => {
+                let t: Tombstone = serde_json::from_slice(bytes).ok()?;
+                let w = Shape::of_serialized(&t);
+                (Body::Tombstone(t), w)
+            }
+            Kind::Membership => {
+                let m: MembershipList = serde_json::from_slice(bytes).ok()?;
+                let w = Shape::of_serialized(&m);
+                (Body::Membership(Box::new(m)), w)
+            }
+        };
+        if written? != shape {
+            return None;
+        }
+        body.validate().ok()?;
+        Some(body)
     }
 
     /// Parse without the semantic rules (for normalising user input before checking).

@@ -1,4 +1,5 @@
 //! Unit tests of the protocol rules (one file per area).
 mod body_rules;
 mod envelope;
+mod fast_decode;
 mod prop_canonical;
