@@ -6,6 +6,7 @@
 //! `cargo bench -p techmesh-node --bench store_1m` (or `scripts/bench.sh store`).
 //! Environment: `TECHMESH_BENCH_RECORDS` (default 1000000), `TECHMESH_BENCH_DIR`
 //! (default the target's tmp dir), `TECHMESH_BENCH_KEEP=1` (keep the store dir),
+//! `TECHMESH_BENCH_CACHE_MB` (the page cache, default 64),
 //! `TECHMESH_BENCH_NO_PIN=1` (do not pin the process to one core with `taskset`),
 //! `TECHMESH_BENCH_SIGN_ONLY=1` (write the signed-records file below and stop).
 //!
@@ -27,12 +28,13 @@ use techmesh_protocol::record::{Identity, Keypair, Record};
 use techmesh_protocol::time::Timestamp;
 
 const BATCH: usize = 1000;
-/// The node.toml default page cache.
+/// The node.toml default page cache (`TECHMESH_BENCH_CACHE_MB` overrides it).
 const CACHE_MB: u64 = 64;
 const MIB: f64 = 1024.0 * 1024.0;
 
 fn main() {
     let n = env_usize("TECHMESH_BENCH_RECORDS", 1_000_000).max(1);
+    let cache_mb = env_usize("TECHMESH_BENCH_CACHE_MB", CACHE_MB as usize) as u64;
     // Before pinning: signing uses every core, and only once per record count.
     let signed_path = signed_records(n);
     if std::env::var_os("TECHMESH_BENCH_SIGN_ONLY").is_some() {
@@ -48,14 +50,14 @@ fn main() {
         .tempdir_in(bench_dir())
         .expect("temp dir");
     let path = tmp.path().join("store");
-    println!("== store: fill a fresh SledStore ({CACHE_MB} MiB cache) with {n} records, {BATCH} per Store::apply");
+    println!("== store: fill a fresh SledStore ({cache_mb} MiB cache) with {n} records, {BATCH} per Store::apply");
     println!("store dir: {}", path.display());
     println!(
         "RSS before the store is opened: {:.0} MiB",
         status_kib("VmRSS") as f64 / 1024.0
     );
 
-    let store = SledStore::open(&path, CACHE_MB).expect("open store");
+    let store = SledStore::open(&path, cache_mb).expect("open store");
     let mut raw_bytes = 0u64;
     let mut apply_time = Duration::ZERO;
     let mut sign_time = Duration::ZERO;
@@ -105,7 +107,7 @@ fn main() {
 
     // Reopen: the store alone, then a first get, then counts() (a running totals row).
     let t = Instant::now();
-    let store = SledStore::open(&path, CACHE_MB).expect("reopen");
+    let store = SledStore::open(&path, cache_mb).expect("reopen");
     let open_s = t.elapsed().as_secs_f64();
     let id = mid_identity.expect("middle identity");
     let t = Instant::now();
