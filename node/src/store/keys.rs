@@ -1,22 +1,31 @@
 //! Key layout of the store (one keyspace, one-byte prefixes, so a record and its
-//! index rows go into one atomic batch):
+//! index rows go into one atomic batch). Format 3 keeps record bytes out of sled, in
+//! append-only segment files under `records/` (see `segments.rs`); sled holds small
+//! rows only:
 //!
 //! | prefix | key | value |
 //! |---|---|---|
 //! | `c` | identity key | seq (8, BE) ‖ record hash (32) — the current version |
-//! | `h` | record hash | record bytes (current versions only) |
+//! | `h` | record hash | location (16): segment (4, BE) ‖ offset (8, BE) ‖ length (4, BE) — current versions only |
 //! | `s` | publisher ‖ seq (BE) | record hash — every version ever seen |
 //! | `w` | publisher | highest seq seen (8, BE) |
-//! | `e` | publisher ‖ seq ‖ hash | record bytes — equivocation evidence |
-//! | `y` | identity digest (16) | seq ‖ hash ‖ scope (1) ‖ publisher (32) — sync index |
+//! | `e` | publisher ‖ seq ‖ hash | record bytes — equivocation evidence (rare; kept in sled) |
+//! | `y` | identity digest (16) | seq ‖ hash ‖ scope (1) ‖ publisher (32) ‖ tombstone (1) — sync index |
 //! | `m` | `format` | the store format, decimal ASCII ([`STORE_FORMAT`]) |
+//! | `m` | `counts` | current versions by kind: entry, mapping set, event, tombstone, membership (5 × 8, BE) |
+//! | `m` | `segend` | durable end of the segment files: segment (4, BE) ‖ end offset (8, BE) |
 //!
-//! Format 1 also held `i` rows (index key ‖ 0x00 ‖ identity key, one per entry type,
-//! country, event and *every ancestor of every classification code*: 11 rows per
-//! typical entry, 31 % of the store's bytes). Nothing in the node read them — search,
-//! matching and agendas use the in-memory index of `query/`, rebuilt from the
-//! store — so format 2 drops them; [`Store::find`](super::Store::find) scans instead.
-//! Opening a format-1 store deletes its `i` rows once (see `SledStore::open`).
+//! Every batch writes its `c`/`h`/`y` rows, the `counts` row and the `segend` row
+//! together, after the records' bytes are fsynced in the active segment.
+//!
+//! Earlier formats, migrated on open (`format.rs`):
+//! - format 2 held each current record's bytes as the `h` value (83 % of sled's log,
+//!   which sled 0.34 replays at every open) and no `counts`/`segend` rows;
+//! - format 1 also held `i` rows (index key ‖ 0x00 ‖ identity key, one per entry type,
+//!   country, event and *every ancestor of every classification code*: 11 rows per
+//!   typical entry, 31 % of the store's bytes). Nothing in the node read them — search,
+//!   matching and agendas use the in-memory index of `query/`, rebuilt from the
+//!   store — so format 2 dropped them; [`Store::find`](super::Store::find) scans instead.
 
 use sha2::{Digest, Sha256};
 
@@ -30,13 +39,17 @@ pub const SEQ: u8 = b's';
 pub const WATERMARK: u8 = b'w';
 pub const EVIDENCE: u8 = b'e';
 pub const SYNC: u8 = b'y';
-/// Secondary-index rows of format 1 (none in format 2; deleted when migrating).
+/// Secondary-index rows of format 1 (none since format 2; deleted when migrating).
 pub const LEGACY_INDEX: u8 = b'i';
 
 /// The on-disk layout this code reads and writes (the table above).
-pub const STORE_FORMAT: u32 = 2;
+pub const STORE_FORMAT: u32 = 3;
 /// Key of the format marker row.
 pub const FORMAT_KEY: &[u8] = b"mformat";
+/// Key of the running totals row (current versions by kind).
+pub const COUNTS_KEY: &[u8] = b"mcounts";
+/// Key of the durable segment end row.
+pub const SEGMENT_END_KEY: &[u8] = b"msegend";
 
 pub fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + parts.iter().map(|p| p.len()).sum::<usize>());
@@ -162,4 +175,44 @@ pub fn index_keys(body: &Body) -> Vec<IndexKey> {
     out.sort_by_key(|a| a.encode());
     out.dedup();
     out
+}
+
+/// The `counts` row's value.
+pub fn encode_counts(c: &super::Counts) -> Vec<u8> {
+    [c.entry, c.mapping_set, c.event, c.tombstone, c.membership]
+        .iter()
+        .flat_map(|n| n.to_be_bytes())
+        .collect()
+}
+
+pub fn decode_counts(v: &[u8]) -> Option<super::Counts> {
+    if v.len() != 40 {
+        return None;
+    }
+    let n = |i: usize| u64::from_be_bytes(v[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+    Some(super::Counts {
+        entry: n(0),
+        mapping_set: n(1),
+        event: n(2),
+        tombstone: n(3),
+        membership: n(4),
+    })
+}
+
+/// Add (`up`) or remove one current version of an identity of `kind` to `c`; a
+/// withdrawn identity (its current version is a tombstone) counts as a tombstone.
+pub fn tally(c: &mut super::Counts, kind: techmesh_protocol::Kind, tombstone: bool, up: bool) {
+    use techmesh_protocol::Kind;
+    let slot = match (tombstone, kind) {
+        (true, _) | (false, Kind::Tombstone) => &mut c.tombstone,
+        (false, Kind::Entry) => &mut c.entry,
+        (false, Kind::MappingSet) => &mut c.mapping_set,
+        (false, Kind::Event) => &mut c.event,
+        (false, Kind::Membership) => &mut c.membership,
+    };
+    *slot = if up {
+        *slot + 1
+    } else {
+        slot.saturating_sub(1)
+    };
 }

@@ -9,7 +9,10 @@
 //!   protocol's version order (higher seq, then lower hash);
 //! - two different records under one `(publisher, seq)` are kept as evidence.
 
+mod check;
+mod format;
 mod keys;
+mod segments;
 mod sled_store;
 
 pub use keys::{IndexKey, SyncItem};
@@ -33,6 +36,12 @@ pub enum StoreError {
     Format { path: String, detail: String },
     #[error("store holds a corrupt row under {what}: {detail}")]
     Corrupt { what: String, detail: String },
+    #[error("store file error while {what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What applying one record did.
@@ -40,7 +49,8 @@ pub enum StoreError {
 pub enum Applied {
     /// First version of this identity.
     Inserted,
-    /// Replaced an older version (which is no longer stored).
+    /// Replaced an older version (which is no longer readable; its bytes stay in a
+    /// segment file as garbage until compaction).
     Replaced { previous: RecordHash },
     /// This exact record was already stored.
     Duplicate,

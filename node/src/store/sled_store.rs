@@ -1,7 +1,9 @@
-//! The sled implementation of [`Store`]: one tree, one-byte key prefixes (see
-//! `keys.rs`, which also says what each store format holds), writes serialised by a
-//! mutex and applied as one atomic batch, then flushed. Opening checks the format
-//! marker: a format-1 store is migrated, an unknown format refused.
+//! The sled implementation of [`Store`]: record bytes in append-only segment files
+//! (`segments.rs`), everything else in one sled tree with one-byte key prefixes (see
+//! `keys.rs`, which also says what each store format holds). Writes are serialised by
+//! a mutex: a batch's record bytes are appended and fsynced first, then its rows are
+//! applied as one atomic sled batch and flushed. Opening checks the format marker
+//! (`format.rs`): formats 1 and 2 are migrated, an unknown format refused.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,7 +11,9 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use super::keys::{self, index_keys, key, SyncItem, FORMAT_KEY, STORE_FORMAT};
+use super::format::{self, Marker};
+use super::keys::{self, index_keys, key, SyncItem, COUNTS_KEY, SEGMENT_END_KEY};
+use super::segments::{Location, SegmentEnd, Segments};
 use super::{Applied, ApplyOutcome, Counts, Evidence, IndexKey, ListFilter, Store, StoreError};
 use techmesh_protocol::record::{Identity, PublicKey, Record, RecordHash};
 use techmesh_protocol::version::Version;
@@ -20,23 +24,21 @@ use techmesh_protocol::Kind;
 /// with small segments, every flush of a batch leaves many partly dead segments.
 pub const SEGMENT_SIZE: usize = 8 * 1024 * 1024;
 
-/// Rows deleted per batch when migrating a format-1 store.
-const MIGRATION_BATCH: u64 = 10_000;
-
 pub struct SledStore {
-    db: sled::Db,
+    pub(super) db: sled::Db,
     pub(super) tree: sled::Tree,
+    pub(super) segments: Segments,
     writer: Mutex<()>,
 }
 
-fn corrupt(what: &str, detail: impl ToString) -> StoreError {
+pub(super) fn corrupt(what: &str, detail: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what: what.into(),
         detail: detail.to_string(),
     }
 }
 
-fn parse_current(v: &[u8]) -> Result<Version, StoreError> {
+pub(super) fn parse_current(v: &[u8]) -> Result<Version, StoreError> {
     if v.len() != 40 {
         return Err(corrupt("current version", format!("{} bytes", v.len())));
     }
@@ -93,66 +95,30 @@ impl SledStore {
             other => StoreError::Db(other),
         })?;
         let tree = db.open_tree("records")?;
+        let marker = format::read_marker(&tree, path)?;
+        let referenced = tree
+            .get(SEGMENT_END_KEY)?
+            .map(|v| SegmentEnd::decode(&v).ok_or_else(|| corrupt("segment end", hex::encode(&v))))
+            .transpose()?;
+        let (segments, recovered) = Segments::open(path, referenced)?;
+        if recovered != Default::default() {
+            tracing::warn!(
+                store = %path.display(),
+                bytes = recovered.truncated_bytes,
+                files = recovered.removed_files,
+                "store opened after an interrupted write: unacknowledged record bytes past the last committed batch cut off"
+            );
+        }
         let store = SledStore {
             db,
             tree,
+            segments,
             writer: Mutex::new(()),
         };
-        store.settle_format(path)?;
-        Ok(store)
-    }
-
-    /// Check the format marker: write it into a new store, migrate format 1 (no
-    /// marker, records present) by deleting its secondary-index rows, refuse any
-    /// other format. The marker is written only after the migration's deletions
-    /// are flushed, so an interrupted migration simply runs again.
-    fn settle_format(&self, path: &Path) -> Result<(), StoreError> {
-        match self.tree.get(FORMAT_KEY)? {
-            Some(v) => {
-                let found = std::str::from_utf8(&v)
-                    .ok()
-                    .and_then(|s| s.parse::<u32>().ok());
-                if found == Some(STORE_FORMAT) {
-                    return Ok(());
-                }
-                let shown = found.map_or_else(
-                    || format!("{:?}", String::from_utf8_lossy(&v)),
-                    |f| f.to_string(),
-                );
-                Err(StoreError::Format {
-                    path: path.display().to_string(),
-                    detail: format!(
-                        "it has format {shown} and this techmesh reads format {STORE_FORMAT} \
-                         (a newer techmesh wrote it? rebuild it by syncing from peers into an empty data dir)"
-                    ),
-                })
-            }
-            None => {
-                let mut batch = sled::Batch::default();
-                let mut legacy = 0u64;
-                for row in self.tree.scan_prefix([keys::LEGACY_INDEX]) {
-                    let (k, _) = row?;
-                    batch.remove(k);
-                    legacy += 1;
-                    if legacy.is_multiple_of(MIGRATION_BATCH) {
-                        self.tree.apply_batch(std::mem::take(&mut batch))?;
-                    }
-                }
-                self.tree.apply_batch(batch)?;
-                self.db.flush()?;
-                if legacy > 0 {
-                    tracing::info!(
-                        store = %path.display(),
-                        rows = legacy,
-                        "store migrated from format 1 to {STORE_FORMAT}: secondary-index rows deleted"
-                    );
-                }
-                self.tree
-                    .insert(FORMAT_KEY, STORE_FORMAT.to_string().as_bytes())?;
-                self.db.flush()?;
-                Ok(())
-            }
+        if marker != Marker::Current {
+            format::migrate(&store, path, marker)?;
         }
+        Ok(store)
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<Record, StoreError> {
@@ -166,23 +132,59 @@ impl SledStore {
             .transpose()
     }
 
-    fn blob(&self, hash: &RecordHash) -> Result<Option<Record>, StoreError> {
+    /// Where the bytes of the current version `hash` are, if it is stored.
+    pub(super) fn location(&self, hash: &RecordHash) -> Result<Option<Location>, StoreError> {
         self.tree
             .get(key(keys::BLOB, &[&hash.0]))?
-            .map(|b| self.decode(&b))
+            .map(|v| {
+                Location::decode(&v)
+                    .ok_or_else(|| corrupt("record location", format!("{hash}: {} bytes", v.len())))
+            })
             .transpose()
     }
 
-    fn prefix_count(&self, prefix: &[u8]) -> u64 {
+    fn blob_bytes(&self, hash: &RecordHash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.location(hash)?
+            .map(|loc| self.segments.read(&loc))
+            .transpose()
+    }
+
+    pub(super) fn blob(&self, hash: &RecordHash) -> Result<Option<Record>, StoreError> {
+        self.blob_bytes(hash)?.map(|b| self.decode(&b)).transpose()
+    }
+
+    pub(super) fn prefix_count(&self, prefix: &[u8]) -> u64 {
         self.tree.scan_prefix(prefix).count() as u64
+    }
+
+    /// The running totals row (recounted, with a warning, if it is missing).
+    fn stored_counts(&self) -> Result<Counts, StoreError> {
+        match self.tree.get(COUNTS_KEY)? {
+            Some(v) => keys::decode_counts(&v).ok_or_else(|| corrupt("counts", hex::encode(&v))),
+            None => {
+                tracing::warn!("store has no counts row: counting every current version");
+                self.recount()
+            }
+        }
+    }
+
+    /// Is the current version of the identity with key `id_key` a tombstone (from its
+    /// sync row)?
+    fn stored_is_tombstone(&self, id_key: &[u8]) -> Result<bool, StoreError> {
+        Ok(self
+            .tree
+            .get(key(keys::SYNC, &[&keys::identity_digest(id_key)]))?
+            .and_then(|v| v.get(73).copied())
+            == Some(1))
     }
 }
 
 /// State of identities and seqs touched earlier in the same batch.
 #[derive(Default)]
 struct Pending {
-    /// Identity key → new current version and the index of its record in the batch.
-    current: HashMap<Vec<u8>, (Version, usize)>,
+    /// Identity key → new current version, the index of its record in the batch and
+    /// whether it is a tombstone.
+    current: HashMap<Vec<u8>, (Version, usize, bool)>,
     seqs: HashMap<(PublicKey, u64), RecordHash>,
     watermarks: HashMap<PublicKey, u64>,
 }
@@ -193,6 +195,9 @@ impl Store for SledStore {
         let mut batch = sled::Batch::default();
         let mut pending = Pending::default();
         let mut out = Vec::with_capacity(records.len());
+        let before = self.stored_counts()?;
+        let mut counts = before.clone();
+        let mut append = self.segments.begin()?;
         for (at, r) in records.iter().enumerate() {
             let id_key = r.identity().key();
             let new = Version::of(r);
@@ -220,12 +225,9 @@ impl Store for SledStore {
                     )
                 };
                 batch.insert(evidence_key(&r.hash()), r.bytes());
-                let other_bytes = match pending.current.values().find(|(v, _)| v.hash == other) {
-                    Some((_, i)) => Some(records[*i].bytes().to_vec()),
-                    None => self
-                        .tree
-                        .get(key(keys::BLOB, &[&other.0]))?
-                        .map(|b| b.to_vec()),
+                let other_bytes = match pending.current.values().find(|(v, ..)| v.hash == other) {
+                    Some((_, i, _)) => Some(records[*i].bytes().to_vec()),
+                    None => self.blob_bytes(&other)?,
                 };
                 if let Some(b) = other_bytes {
                     batch.insert(evidence_key(&other), b);
@@ -250,31 +252,47 @@ impl Store for SledStore {
                 pending.watermarks.insert(r.publisher, r.seq);
             }
             // Version order.
-            let previous: Option<Version> = match pending.current.get(&id_key) {
-                Some((v, _)) => Some(*v),
-                None => self.current(&id_key)?,
+            let (previous, previous_tomb) = match pending.current.get(&id_key) {
+                Some((v, _, tomb)) => (Some(*v), Some(*tomb)),
+                None => (self.current(&id_key)?, None),
             };
+            let kind = r.identity().kind;
             let applied = match &previous {
                 Some(v) if v.hash == new.hash => Applied::Duplicate,
                 Some(v) if !new.supersedes(v) => Applied::Stale { current: v.hash },
                 Some(v) => {
                     batch.remove(key(keys::BLOB, &[&v.hash.0]));
+                    let was_tomb = match previous_tomb {
+                        Some(t) => t,
+                        None => self.stored_is_tombstone(&id_key)?,
+                    };
+                    keys::tally(&mut counts, kind, was_tomb, false);
                     Applied::Replaced { previous: v.hash }
                 }
                 None => Applied::Inserted,
             };
             if applied.is_new() {
                 batch.insert(key(keys::CURRENT, &[&id_key]), current_value(&new));
-                batch.insert(key(keys::BLOB, &[&new.hash.0]), r.bytes());
+                let loc = append.push(r.bytes());
+                batch.insert(key(keys::BLOB, &[&new.hash.0]), &loc.encode()[..]);
                 let item = SyncItem::of(r);
                 batch.insert(key(keys::SYNC, &[&item.id_digest]), item.encode_value());
-                pending.current.insert(id_key, (new, at));
+                keys::tally(&mut counts, kind, item.tombstone, true);
+                pending.current.insert(id_key, (new, at, item.tombstone));
             }
             out.push(ApplyOutcome {
                 applied,
                 equivocation_with,
             });
         }
+        if counts != before {
+            batch.insert(COUNTS_KEY, keys::encode_counts(&counts));
+        }
+        if !append.is_empty() {
+            batch.insert(SEGMENT_END_KEY, &append.end().encode()[..]);
+        }
+        // Bytes durable first: a crash after this leaves only an unreferenced tail.
+        self.segments.commit(append)?;
         self.tree.apply_batch(batch)?;
         self.db.flush()?;
         Ok(out)
@@ -366,29 +384,9 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    /// The running totals row, kept in every batch: O(1) (`check` recounts).
     fn counts(&self) -> Result<Counts, StoreError> {
-        let mut c = Counts::default();
-        for row in self.tree.scan_prefix([keys::CURRENT]) {
-            let (k, v) = row?;
-            let version = parse_current(&v)?;
-            let kind = Kind::from_tag(*k.get(33).unwrap_or(&0));
-            // A withdrawn identity holds a tombstone: count it as one.
-            let is_tomb = self
-                .tree
-                .get(key(keys::SYNC, &[&keys::identity_digest(&k[1..])]))?
-                .and_then(|v| v.get(73).copied())
-                == Some(1);
-            match (is_tomb, kind) {
-                (true, _) => c.tombstone += 1,
-                (false, Some(Kind::Entry)) => c.entry += 1,
-                (false, Some(Kind::MappingSet)) => c.mapping_set += 1,
-                (false, Some(Kind::Event)) => c.event += 1,
-                (false, Some(Kind::Membership)) => c.membership += 1,
-                _ => return Err(corrupt("identity key", hex::encode(&k))),
-            }
-            let _ = version;
-        }
-        Ok(c)
+        self.stored_counts()
     }
 
     fn sync_items(&self, prefix: &[u8]) -> Result<Vec<SyncItem>, StoreError> {
@@ -411,67 +409,7 @@ impl Store for SledStore {
     }
 
     fn check(&self) -> Result<Vec<String>, StoreError> {
-        let mut problems = Vec::new();
-        let mut current = 0u64;
-        for row in self.tree.scan_prefix([keys::CURRENT]) {
-            let (k, v) = row?;
-            current += 1;
-            let Some(id) = Identity::from_key(&k[1..]) else {
-                problems.push(format!("unreadable identity key {}", hex::encode(&k)));
-                continue;
-            };
-            let version = parse_current(&v)?;
-            let Some(r) = self.blob(&version.hash)? else {
-                problems.push(format!(
-                    "{id}: current version {} has no record bytes",
-                    version.hash
-                ));
-                continue;
-            };
-            if r.identity() != id || r.seq != version.seq {
-                problems.push(format!(
-                    "{id}: record bytes disagree with the current-version row"
-                ));
-            }
-            match self
-                .tree
-                .get(key(keys::SYNC, &[&keys::identity_digest(&k[1..])]))?
-            {
-                Some(s)
-                    if SyncItem::decode(
-                        &key(keys::SYNC, &[&keys::identity_digest(&k[1..])]),
-                        &s,
-                    )
-                    .map(|i| i.hash)
-                        == Some(version.hash) => {}
-                _ => problems.push(format!("{id}: sync index row missing or stale")),
-            }
-            match self.watermark(&r.publisher)? {
-                Some(w) if w >= r.seq => {}
-                _ => problems.push(format!("{id}: publisher watermark below seq {}", r.seq)),
-            }
-        }
-        let blobs = self.prefix_count(&[keys::BLOB]);
-        let syncs = self.prefix_count(&[keys::SYNC]);
-        if blobs != current || syncs != current {
-            problems.push(format!(
-                "{current} current versions but {blobs} record blobs and {syncs} sync rows"
-            ));
-        }
-        let legacy = self.prefix_count(&[keys::LEGACY_INDEX]);
-        if legacy > 0 {
-            problems.push(format!(
-                "{legacy} secondary-index rows of store format 1 left in a format-{STORE_FORMAT} store"
-            ));
-        }
-        match self.tree.get(FORMAT_KEY)? {
-            Some(v) if v.as_ref() == STORE_FORMAT.to_string().as_bytes() => {}
-            other => problems.push(format!(
-                "store format marker is {:?}, expected {STORE_FORMAT}",
-                other.map(|v| String::from_utf8_lossy(&v).into_owned())
-            )),
-        }
-        Ok(problems)
+        self.problems()
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -487,6 +425,7 @@ impl Store for SledStore {
         let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut batch = sled::Batch::default();
         let mut removed = Vec::new();
+        let mut counts = self.stored_counts()?;
         for row in self.tree.scan_prefix(key(keys::CURRENT, &[&publisher.0])) {
             let (k, v) = row?;
             let id_key = &k[1..];
@@ -505,9 +444,11 @@ impl Store for SledStore {
             batch.remove(k.to_vec());
             batch.remove(key(keys::BLOB, &[&version.hash.0]));
             batch.remove(key(keys::SYNC, &[&keys::identity_digest(id_key)]));
+            keys::tally(&mut counts, id.kind, r.is_tombstone(), false);
             removed.push(id);
         }
         if !removed.is_empty() {
+            batch.insert(COUNTS_KEY, keys::encode_counts(&counts));
             self.tree.apply_batch(batch)?;
             self.db.flush()?;
         }

@@ -303,9 +303,224 @@ fn a_format_1_store_is_migrated_on_open() {
         assert_eq!(t.scan_prefix(b"i").count(), 0, "index rows deleted");
         assert_eq!(
             t.get(super::keys::FORMAT_KEY).unwrap().as_deref(),
-            Some(&b"2"[..])
+            Some(&b"3"[..])
         );
     });
+}
+
+/// Turn a format-3 store (closed) into what format 2 wrote: record bytes as `h`
+/// values, no totals or segment-end rows, no segment files.
+fn make_format_2(dir: &std::path::Path, records: &[Record]) {
+    edit_raw(dir, |t| {
+        for r in records {
+            let k = super::keys::key(super::keys::BLOB, &[&r.hash().0]);
+            if t.get(&k).unwrap().is_some() {
+                t.insert(k, r.bytes()).unwrap();
+            }
+        }
+        t.remove(super::keys::COUNTS_KEY).unwrap();
+        t.remove(super::keys::SEGMENT_END_KEY).unwrap();
+        t.insert(super::keys::FORMAT_KEY, &b"2"[..]).unwrap();
+    });
+    std::fs::remove_dir_all(dir.join(super::segments::DIR)).unwrap();
+}
+
+#[test]
+fn a_format_2_store_is_migrated_on_open_and_an_interrupted_migration_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let records: Vec<Record> = (0..7u64)
+        .map(|i| {
+            signed(
+                i + 1,
+                entry(&format!("e{}", i % 5), &format!("v{i}"), "H01M"),
+            )
+        })
+        .collect();
+    let (digest, counts) = {
+        let s = open(tmp.path());
+        s.apply(&records).unwrap();
+        (s.digest().unwrap(), s.counts().unwrap())
+    };
+    assert_eq!(counts.entry, 5);
+    make_format_2(tmp.path(), &records);
+    // An interrupted migration: a segment file holding bytes no row references.
+    let seg_dir = tmp.path().join(super::segments::DIR);
+    std::fs::create_dir_all(&seg_dir).unwrap();
+    std::fs::write(seg_dir.join("00000001.seg"), b"half a batch").unwrap();
+    std::fs::write(seg_dir.join("00000002.seg"), b"never referenced").unwrap();
+    let s = open(tmp.path());
+    assert!(s.check().unwrap().is_empty(), "{:?}", s.check().unwrap());
+    assert_eq!(s.digest().unwrap(), digest);
+    assert_eq!(s.counts().unwrap(), counts);
+    for r in &records[2..] {
+        assert_eq!(s.get(&r.identity()).unwrap().unwrap().hash(), r.hash());
+        assert_eq!(s.get_by_hash(&r.hash()).unwrap().unwrap().hash(), r.hash());
+    }
+    assert!(!seg_dir.join("00000002.seg").exists());
+    drop(s);
+    edit_raw(tmp.path(), |t| {
+        assert_eq!(
+            t.get(super::keys::FORMAT_KEY).unwrap().as_deref(),
+            Some(&b"3"[..])
+        );
+        for row in t.scan_prefix([super::keys::BLOB]) {
+            assert_eq!(row.unwrap().1.len(), 16, "only locations left in sled");
+        }
+    });
+    // A half-done migration (some rows moved, marker still 2) finishes on open.
+    edit_raw(tmp.path(), |t| {
+        let k = super::keys::key(super::keys::BLOB, &[&records[6].hash().0]);
+        t.insert(k, records[6].bytes()).unwrap();
+        t.insert(super::keys::FORMAT_KEY, &b"2"[..]).unwrap();
+    });
+    let s = open(tmp.path());
+    assert!(s.check().unwrap().is_empty(), "{:?}", s.check().unwrap());
+    assert_eq!(s.digest().unwrap(), digest);
+    assert_eq!(
+        s.get(&records[6].identity()).unwrap().unwrap().hash(),
+        records[6].hash()
+    );
+}
+
+/// The one segment file of a small store.
+fn only_segment(dir: &std::path::Path) -> std::path::PathBuf {
+    let seg_dir = dir.join(super::segments::DIR);
+    let files: Vec<_> = std::fs::read_dir(&seg_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files[0].clone()
+}
+
+#[test]
+fn a_torn_or_garbage_segment_tail_is_cut_off_and_everything_acknowledged_stays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let acked: Vec<Record> = (0..4u64)
+        .map(|i| signed(i + 1, entry(&format!("e{i}"), "t", "H01M")))
+        .collect();
+    let late = signed(9, entry("late", "t", "G06N"));
+    let acked_len = {
+        let s = open(tmp.path());
+        s.apply(&acked[..2]).unwrap();
+        s.apply(&acked[2..]).unwrap();
+        std::fs::metadata(only_segment(tmp.path())).unwrap().len()
+    };
+    let seg = only_segment(tmp.path());
+    let reopen_and_check = |what: &str| {
+        let s = open(tmp.path());
+        assert!(s.check().unwrap().is_empty(), "{what}: {:?}", s.check());
+        for r in &acked {
+            assert_eq!(
+                s.get(&r.identity()).unwrap().unwrap().hash(),
+                r.hash(),
+                "{what}"
+            );
+        }
+        assert_eq!(s.counts().unwrap().entry, 4, "{what}");
+        assert_eq!(
+            std::fs::metadata(&seg).unwrap().len(),
+            acked_len,
+            "{what}: tail cut"
+        );
+    };
+    // Garbage appended (e.g. a batch whose sled rows never committed).
+    let append = |bytes: &[u8]| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+        f.write_all(bytes).unwrap();
+    };
+    append(&[0xAB; 300]);
+    reopen_and_check("garbage tail");
+    // A torn record: the frame and half the bytes of a real record.
+    let mut torn = (late.bytes().len() as u32).to_le_bytes().to_vec();
+    torn.extend_from_slice(&crc32fast::hash(late.bytes()).to_le_bytes());
+    torn.extend_from_slice(&late.bytes()[..late.bytes().len() / 2]);
+    append(&torn);
+    reopen_and_check("torn record");
+    // A whole record that no sled row references.
+    torn.extend_from_slice(&late.bytes()[late.bytes().len() / 2..]);
+    append(&torn);
+    reopen_and_check("unreferenced whole record");
+    // Writing goes on from the cut end.
+    let s = open(tmp.path());
+    assert!(s.apply(std::slice::from_ref(&late)).unwrap()[0]
+        .applied
+        .is_new());
+    drop(s);
+    let s = open(tmp.path());
+    assert_eq!(
+        s.get(&late.identity()).unwrap().unwrap().hash(),
+        late.hash()
+    );
+    assert_eq!(s.counts().unwrap().entry, 5);
+    assert!(s.check().unwrap().is_empty(), "{:?}", s.check());
+}
+
+#[test]
+fn a_segment_missing_acknowledged_bytes_is_refused_and_a_flipped_byte_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = signed(1, entry("e1", "t", "H01M"));
+    open(tmp.path()).apply(std::slice::from_ref(&r)).unwrap();
+    let seg = only_segment(tmp.path());
+    let len = std::fs::metadata(&seg).unwrap().len();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[len as usize - 3] ^= 0x55;
+    std::fs::write(&seg, &bytes).unwrap();
+    {
+        let s = open(tmp.path());
+        assert!(s.get(&r.identity()).is_err(), "CRC mismatch is an error");
+        let problems = s.check().unwrap();
+        assert!(problems.iter().any(|p| p.contains("CRC")), "{problems:?}");
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(len - 1)
+        .unwrap();
+    let err = SledStore::open(tmp.path(), 16).err().expect("refused");
+    assert!(
+        err.to_string().contains("acknowledged records are missing"),
+        "{err}"
+    );
+}
+
+#[test]
+fn counts_follow_inserts_replacements_withdrawals_and_purges_and_survive_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tomb = |seq: u64, id: &str| {
+        signed(
+            seq,
+            body::prepare(
+                Kind::Tombstone,
+                &json!({"target_kind": "entry", "local_id": id}),
+            )
+            .unwrap(),
+        )
+    };
+    {
+        let s = open(tmp.path());
+        s.apply(&[
+            signed(1, entry("a", "t", "H01M")),
+            signed(2, entry("b", "t", "H01M")),
+            signed(3, entry("a", "t2", "H01M")),
+            tomb(4, "b"),
+        ])
+        .unwrap();
+        let c = s.counts().unwrap();
+        assert_eq!((c.entry, c.tombstone), (1, 1), "{c:?}");
+        s.apply(&[signed(5, entry("b", "back", "H01M")), tomb(6, "a")])
+            .unwrap();
+        let c = s.counts().unwrap();
+        assert_eq!((c.entry, c.tombstone), (1, 1), "{c:?}");
+        assert!(s.check().unwrap().is_empty(), "{:?}", s.check());
+    }
+    let s = open(tmp.path());
+    assert_eq!(s.counts().unwrap(), s.recount().unwrap());
+    s.purge_publisher(&kp().public()).unwrap();
+    assert_eq!(s.counts().unwrap().total(), 0);
+    assert!(s.check().unwrap().is_empty(), "{:?}", s.check());
 }
 
 #[test]
