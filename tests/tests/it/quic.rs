@@ -70,8 +70,11 @@ fn three_nodes_over_quic_gossip_and_a_late_joiner_catches_up() {
         (q.contains(&a) && q.contains(&b), q)
     });
     wait_until("Kenya caught up", DEADLINE, || {
-        let want = [&ids[1], &ids[2], &back];
-        let missing: Vec<&&String> = want.iter().filter(|id| !f.node(2).has(id)).collect();
+        let missing: Vec<String> = [&ids[1], &ids[2], &back]
+            .into_iter()
+            .filter(|id| !f.node(2).has(id))
+            .cloned()
+            .collect();
         (missing.is_empty(), missing)
     });
     // A record published now reaches the late joiner too.
