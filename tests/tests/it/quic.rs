@@ -70,8 +70,7 @@ fn three_nodes_over_quic_gossip_and_a_late_joiner_catches_up() {
         (q.contains(&a) && q.contains(&b), q)
     });
     wait_until("Kenya caught up", DEADLINE, || {
-        let want = [&ids[1], &ids[2], &back];
-        let missing: Vec<String> = want
+        let missing: Vec<String> = [&ids[1], &ids[2], &back]
             .into_iter()
             .filter(|id| !f.node(2).has(id))
             .cloned()
