@@ -280,6 +280,15 @@ fn extra_queries() -> Vec<SearchParams> {
     out
 }
 
+/// CPU time this thread has run, from the scheduler (`/proc/thread-self/schedstat`;
+/// updated at scheduler ticks, so only sums over many queries are meaningful).
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
 fn pct(sorted: &[Duration], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -368,13 +377,16 @@ fn main() {
     }
     let mut per_kind: Vec<Vec<Duration>> = vec![Vec::new(); mix.len()];
     let mut totals: Vec<u64> = vec![0; mix.len()];
+    let mut cpu: Vec<Duration> = vec![Duration::ZERO; mix.len()];
     for _ in 0..rounds {
         for (k, kind) in mix.iter().enumerate() {
             for params in &kind.params {
                 let inner = index.read();
+                let c = thread_cpu();
                 let t = Instant::now();
                 let out = query::search(&inner, &mappings, params).expect("search");
                 per_kind[k].push(t.elapsed());
+                cpu[k] += thread_cpu().saturating_sub(c);
                 totals[k] = totals[k].max(out["total"].as_u64().unwrap_or(0));
             }
         }
@@ -403,29 +415,32 @@ fn main() {
     );
     println!("| peak RSS (VmHWM) | {:.0} MiB |", peak as f64 / 1024.0);
     println!();
-    println!("| query kind | queries | max hits | p50 ms | p99 ms |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| query kind | queries | max hits | p50 ms | p99 ms | CPU ms/query (mean) |");
+    println!("|---|---:|---:|---:|---:|---:|");
     let mut all: Vec<Duration> = Vec::new();
     for (k, kind) in mix.iter().enumerate() {
         let mut d = per_kind[k].clone();
         d.sort();
         println!(
-            "| {} | {} | {} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} |",
             kind.name,
             d.len(),
             totals[k],
             pct(&d, 0.5),
-            pct(&d, 0.99)
+            pct(&d, 0.99),
+            cpu[k].as_secs_f64() * 1000.0 / d.len().max(1) as f64
         );
         all.extend(d);
     }
     all.sort();
     let p99 = pct(&all, 0.99);
+    let cpu_all: Duration = cpu.iter().sum();
     println!(
-        "| **all** | {} | | {:.2} | {:.2} |",
+        "| **all** | {} | | {:.2} | {:.2} | {:.2} |",
         all.len(),
         pct(&all, 0.5),
-        p99
+        p99,
+        cpu_all.as_secs_f64() * 1000.0 / all.len().max(1) as f64
     );
     println!();
     println!(
