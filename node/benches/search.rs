@@ -14,7 +14,10 @@
 //! `cargo bench -p techmesh-node --bench search` (or `scripts/bench.sh search`).
 //! Environment: `TECHMESH_BENCH_SEARCH_ENTRIES` (default 200000),
 //! `TECHMESH_BENCH_SEARCH_ROUNDS` (passes over the query mix, default 20),
-//! `TECHMESH_BENCH_NO_PIN=1`.
+//! `TECHMESH_BENCH_NO_PIN=1`, `TECHMESH_BENCH_SEARCH_DUMP=FILE` (also write the
+//! answer of every query of the mix and of [`extra_queries`] — sorts, filters, paging
+//! — to FILE as JSON lines: compare two builds' files to see that the answers did not
+//! change).
 
 mod common;
 use common::*;
@@ -229,6 +232,63 @@ fn query_mix() -> Vec<QueryKind> {
     ]
 }
 
+/// Queries only for the answer dump: every filter, sort and paging path of `search`.
+fn extra_queries() -> Vec<SearchParams> {
+    let mut out = vec![
+        p(|s| s.sort = Some("title".into())),
+        p(|s| s.sort = Some("valid_until".into())),
+        p(|s| {
+            s.sort = Some("newest".into());
+            s.q = Some("battery".into())
+        }),
+        p(|s| s.valid = Some(false)),
+        p(|s| {
+            s.valid = Some(false);
+            s.q = Some("solar".into());
+            s.offset = Some(3);
+            s.limit = Some(7)
+        }),
+        p(|s| s.target = Some("KE".into())),
+        p(|s| s.target = Some("CN,FR".into())),
+        p(|s| s.scope = Some("national".into())),
+        p(|s| s.scope = Some("international".into())),
+        p(|s| s.mode = Some("licence".into())),
+        p(|s| s.mode = Some("joint_implementation,technical_service".into())),
+        p(|s| s.entry_type = Some("request".into())),
+        p(|s| s.min_trl = Some("cn-stage:3".into())),
+        p(|s| s.min_trl = Some("trl-nasa:4".into())),
+        p(|s| {
+            s.class = Some("nace2:27.2,ipc:A01G".into());
+            s.q = Some("irrigation".into())
+        }),
+        p(|s| s.class = Some("isic4:2720".into())),
+        p(|s| s.class = Some("wipo35:3,cn-techfield:新能源与高效节能".into())),
+        p(|s| {
+            s.q = Some("太阳能 solar".into());
+            s.country = Some("CN,KE".into());
+            s.min_trl = Some("trl-eu:6".into());
+            s.limit = Some(50)
+        }),
+        p(|s| {
+            s.offset = Some(1_000_000);
+        }),
+        p(|s| s.q = Some("zzzznothing".into())),
+    ];
+    for e in ["cacic-2027-matchmaking", "hbtx-kz-2027-online", "none"] {
+        out.push(p(|s| s.event = Some(e.into())));
+    }
+    out
+}
+
+/// CPU time this thread has run, from the scheduler (`/proc/thread-self/schedstat`;
+/// updated at scheduler ticks, so only sums over many queries are meaningful).
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
 fn pct(sorted: &[Duration], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -300,15 +360,33 @@ fn main() {
     assert_eq!(docs, n, "every entry indexed");
 
     let mix = query_mix();
+    if let Ok(path) = std::env::var("TECHMESH_BENCH_SEARCH_DUMP") {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("dump file"));
+        let inner = index.read();
+        let all = mix
+            .iter()
+            .flat_map(|k| k.params.iter().cloned())
+            .chain(extra_queries());
+        for params in all {
+            let out =
+                query::search(&inner, &mappings, &params).unwrap_or_else(|e| json!({ "error": e }));
+            writeln!(f, "{}", json!({"params": params, "answer": out})).expect("dump");
+        }
+        println!("answers written to {path}");
+    }
     let mut per_kind: Vec<Vec<Duration>> = vec![Vec::new(); mix.len()];
     let mut totals: Vec<u64> = vec![0; mix.len()];
+    let mut cpu: Vec<Duration> = vec![Duration::ZERO; mix.len()];
     for _ in 0..rounds {
         for (k, kind) in mix.iter().enumerate() {
             for params in &kind.params {
                 let inner = index.read();
+                let c = thread_cpu();
                 let t = Instant::now();
                 let out = query::search(&inner, &mappings, params).expect("search");
                 per_kind[k].push(t.elapsed());
+                cpu[k] += thread_cpu().saturating_sub(c);
                 totals[k] = totals[k].max(out["total"].as_u64().unwrap_or(0));
             }
         }
@@ -337,29 +415,32 @@ fn main() {
     );
     println!("| peak RSS (VmHWM) | {:.0} MiB |", peak as f64 / 1024.0);
     println!();
-    println!("| query kind | queries | max hits | p50 ms | p99 ms |");
-    println!("|---|---:|---:|---:|---:|");
+    println!("| query kind | queries | max hits | p50 ms | p99 ms | CPU ms/query (mean) |");
+    println!("|---|---:|---:|---:|---:|---:|");
     let mut all: Vec<Duration> = Vec::new();
     for (k, kind) in mix.iter().enumerate() {
         let mut d = per_kind[k].clone();
         d.sort();
         println!(
-            "| {} | {} | {} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} |",
             kind.name,
             d.len(),
             totals[k],
             pct(&d, 0.5),
-            pct(&d, 0.99)
+            pct(&d, 0.99),
+            cpu[k].as_secs_f64() * 1000.0 / d.len().max(1) as f64
         );
         all.extend(d);
     }
     all.sort();
     let p99 = pct(&all, 0.99);
+    let cpu_all: Duration = cpu.iter().sum();
     println!(
-        "| **all** | {} | | {:.2} | {:.2} |",
+        "| **all** | {} | | {:.2} | {:.2} | {:.2} |",
         all.len(),
         pct(&all, 0.5),
-        p99
+        p99,
+        cpu_all.as_secs_f64() * 1000.0 / all.len().max(1) as f64
     );
     println!();
     println!(

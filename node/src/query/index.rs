@@ -1,17 +1,27 @@
 //! The search index: every current entry and event of the store, in memory, with an
-//! inverted index over their text (all languages, see [`super::text`]). Derived
-//! from the store: [`SearchIndex::load`] rebuilds it, and as a
+//! inverted index over their text (all languages, see [`super::text`]) and posting
+//! lists for every filter ([`super::postings`]). Derived from the store:
+//! [`SearchIndex::load`] rebuilds it, and as a
 //! [`RecordObserver`](crate::ingest::RecordObserver) it follows every new record
 //! (new versions replace, tombstones remove).
+//!
+//! Layout: entries live in slots (`u32`); terms are interned (a dictionary of term
+//! ids) and each term's postings are `(slot, weighted tf)` pairs; a document keeps
+//! only its sorted `(term id, tf)` list (to score it against another and to remove
+//! it). Classification codes are interned too (code ids). The fields a search reads
+//! for every candidate (liveness, issue time, validity, text length) sit in one
+//! compact array ([`Hot`]) beside the documents.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use techmesh_protocol::body::{Body, Entry, Event, Kind};
+use techmesh_protocol::codes::Scheme;
 use techmesh_protocol::record::{Identity, Record, RecordHash};
-use techmesh_protocol::time::Timestamp;
+use techmesh_protocol::time::{Date, Timestamp};
 
-use super::text::{self, QueryGroup};
+use super::postings::{self, Key};
+use super::text;
 use crate::ingest::RecordObserver;
 use crate::store::{ListFilter, Store, StoreError};
 
@@ -21,42 +31,50 @@ const W_KEYWORDS: f64 = 2.0;
 const W_SUMMARY: f64 = 1.5;
 const W_DESCRIPTION: f64 = 1.0;
 
-const BM25_K1: f64 = 1.2;
-const BM25_B: f64 = 0.75;
+/// The weighted term frequencies of an entry's title, keywords, summary and
+/// description in every language, and its weighted length. (Sums of the weights
+/// above: exact in `f32` for any text an entry may hold.)
+pub(super) fn term_bag(e: &Entry) -> (HashMap<String, f64>, f64) {
+    let mut tf: HashMap<String, f64> = HashMap::new();
+    let mut len = 0.0;
+    let mut add = |lang: &str, s: &str, w: f64| {
+        for t in text::tokens(lang, s) {
+            *tf.entry(t).or_default() += w;
+            len += w;
+        }
+    };
+    for (lang, s) in &e.title {
+        add(lang, s, W_TITLE);
+    }
+    for (lang, words) in &e.keywords {
+        for s in words {
+            add(lang, s, W_KEYWORDS);
+        }
+    }
+    for (lang, s) in &e.summary {
+        add(lang, s, W_SUMMARY);
+    }
+    for (lang, s) in &e.description {
+        add(lang, s, W_DESCRIPTION);
+    }
+    (tf, len)
+}
 
-/// Weighted term frequencies of one entry, and its weighted length.
+/// The weighted term frequencies of one entry, by term id of one index.
 #[derive(Debug, Clone, Default)]
 pub struct Terms {
-    pub tf: HashMap<String, f64>,
+    /// `(term id, weighted tf)`, by id.
+    pub(super) ids: Box<[(u32, f32)]>,
+    /// Terms the index has no id for (only in an entry that is not indexed), by term.
+    pub(super) other: Box<[(Box<str>, f32)]>,
+    /// Weighted length.
     pub len: f64,
 }
 
 impl Terms {
-    fn add(&mut self, lang: &str, text: &str, w: f64) {
-        for t in text::tokens(lang, text) {
-            *self.tf.entry(t).or_default() += w;
-            self.len += w;
-        }
-    }
-
-    /// The terms of every language of an entry's title, keywords, summary and description.
-    pub fn of_entry(e: &Entry) -> Terms {
-        let mut t = Terms::default();
-        for (lang, s) in &e.title {
-            t.add(lang, s, W_TITLE);
-        }
-        for (lang, words) in &e.keywords {
-            for s in words {
-                t.add(lang, s, W_KEYWORDS);
-            }
-        }
-        for (lang, s) in &e.summary {
-            t.add(lang, s, W_SUMMARY);
-        }
-        for (lang, s) in &e.description {
-            t.add(lang, s, W_DESCRIPTION);
-        }
-        t
+    /// Distinct terms.
+    pub fn count(&self) -> usize {
+        self.ids.len() + self.other.len()
     }
 }
 
@@ -68,6 +86,8 @@ pub struct Doc {
     pub issued_at: Timestamp,
     pub entry: Arc<Entry>,
     pub terms: Terms,
+    /// Code id of each classification, in order (`u32::MAX`: unknown scheme).
+    pub(super) codes: Box<[u32]>,
 }
 
 /// One indexed event.
@@ -75,6 +95,33 @@ pub struct Doc {
 pub struct EventDoc {
     pub id: Identity,
     pub event: Arc<Event>,
+}
+
+/// What a search reads of every candidate, per slot.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Hot {
+    pub issued_at: i64,
+    /// Valid from/until (days); an unparsable validity is from MAX until MIN.
+    pub from: i64,
+    pub until: i64,
+    /// Weighted text length (0 for an empty slot).
+    pub len: f32,
+    pub live: bool,
+}
+
+impl Hot {
+    pub fn valid_on(&self, day: Date) -> bool {
+        self.from <= day.0 && day.0 <= self.until
+    }
+}
+
+/// A classification code the index has seen (ids are never reused).
+#[derive(Debug, Clone)]
+pub(super) struct CodeInfo {
+    pub scheme: Scheme,
+    pub code: Box<str>,
+    /// Live classifications with this code.
+    pub uses: usize,
 }
 
 /// Holes (slots of replaced or withdrawn entries) tolerated before the slots are
@@ -85,26 +132,24 @@ const MIN_HOLES_BEFORE_COMPACTING: usize = if cfg!(test) { 8 } else { 4096 };
 pub struct Inner {
     /// Entries by slot. Slots are handed out in increasing order and never reused
     /// until [`Inner::compact`] renumbers them, so every posting list stays sorted.
-    docs: Vec<Option<Doc>>,
-    live: usize,
+    pub(super) docs: Vec<Option<Doc>>,
+    pub(super) hot: Vec<Hot>,
+    pub(super) live: usize,
     slots: HashMap<Identity, u32>,
-    /// Term → (slot, weighted term frequency), in slot order.
-    postings: HashMap<String, Vec<(u32, f64)>>,
-    total_len: f64,
+    /// Term → term id, and back.
+    pub(super) dict: HashMap<Box<str>, u32>,
+    pub(super) words: Vec<Box<str>>,
+    /// Term id → (slot, weighted term frequency), in slot order.
+    pub(super) postings: Vec<Vec<(u32, f32)>>,
+    /// Terms with a non-empty posting list.
+    live_terms: usize,
+    pub(super) total_len: f64,
+    /// Filter key → slots, in slot order.
+    pub(super) filters: HashMap<Key, Vec<u32>>,
+    /// (scheme, code) → code id, and back.
+    code_ids: HashMap<(Scheme, Box<str>), u32>,
+    pub(super) codes: Vec<CodeInfo>,
     events: HashMap<Identity, EventDoc>,
-}
-
-/// Per-thread scratch of [`Inner::bm25_slots`], indexed by slot; every entry it
-/// touches is reset before it returns.
-#[derive(Default)]
-struct Scratch {
-    best: Vec<f64>,
-    weak: Vec<(f64, u32)>,
-    acc: Vec<(f64, u32)>,
-}
-
-thread_local! {
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 impl Inner {
@@ -118,16 +163,28 @@ impl Inner {
         };
         if let Some(doc) = self.docs.get_mut(slot as usize).and_then(Option::take) {
             self.live -= 1;
+            self.hot[slot as usize].live = false;
             self.total_len -= doc.terms.len;
-            for t in doc.terms.tf.keys() {
-                if let Some(p) = self.postings.get_mut(t) {
-                    if let Ok(i) = p.binary_search_by_key(&slot, |(s, _)| *s) {
-                        p.remove(i);
-                    }
+            for &(t, _) in doc.terms.ids.iter() {
+                let p = &mut self.postings[t as usize];
+                if let Ok(i) = p.binary_search_by_key(&slot, |(s, _)| *s) {
+                    p.remove(i);
                     if p.is_empty() {
-                        self.postings.remove(t);
+                        self.live_terms -= 1;
                     }
                 }
+            }
+            let ids: Vec<Option<u32>> = doc.codes.iter().map(|c| code_opt(*c)).collect();
+            for key in postings::keys_of(&doc.entry, &ids) {
+                if let Some(list) = self.filters.get_mut(&key) {
+                    postings::remove_sorted(list, slot);
+                    if list.is_empty() {
+                        self.filters.remove(&key);
+                    }
+                }
+            }
+            for c in doc.codes.iter().filter_map(|c| code_opt(*c)) {
+                self.codes[c as usize].uses -= 1;
             }
         }
         let holes = self.docs.len() - self.live;
@@ -140,18 +197,26 @@ impl Inner {
     fn compact(&mut self) {
         let mut renumber = vec![u32::MAX; self.docs.len()];
         let mut docs = Vec::with_capacity(self.live);
+        let mut hot = Vec::with_capacity(self.live);
         for (old, doc) in std::mem::take(&mut self.docs).into_iter().enumerate() {
             if let Some(doc) = doc {
                 renumber[old] = docs.len() as u32;
                 docs.push(Some(doc));
+                hot.push(self.hot[old]);
             }
         }
         self.docs = docs;
+        self.hot = hot;
         for slot in self.slots.values_mut() {
             *slot = renumber[*slot as usize];
         }
-        for p in self.postings.values_mut() {
+        for p in &mut self.postings {
             for (slot, _) in p.iter_mut() {
+                *slot = renumber[*slot as usize];
+            }
+        }
+        for list in self.filters.values_mut() {
+            for slot in list.iter_mut() {
                 *slot = renumber[*slot as usize];
             }
         }
@@ -159,6 +224,54 @@ impl Inner {
 
     fn doc(&self, slot: u32) -> Option<&Doc> {
         self.docs.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    /// The id of a term, a new one if it has none.
+    fn term_id(&mut self, t: String) -> u32 {
+        if let Some(id) = self.dict.get(t.as_str()) {
+            return *id;
+        }
+        let id = self.words.len() as u32;
+        let t: Box<str> = t.into();
+        self.words.push(t.clone());
+        self.dict.insert(t, id);
+        self.postings.push(Vec::new());
+        id
+    }
+
+    fn code_id(&mut self, scheme: Scheme, code: &str) -> u32 {
+        if let Some(id) = self.code_ids.get(&(scheme, code.into())) {
+            return *id;
+        }
+        let id = self.codes.len() as u32;
+        self.codes.push(CodeInfo {
+            scheme,
+            code: code.into(),
+            uses: 0,
+        });
+        self.code_ids.insert((scheme, code.into()), id);
+        id
+    }
+
+    /// The terms of an entry in this index's term ids (terms it does not know are
+    /// kept by name).
+    pub fn terms_of(&self, e: &Entry) -> Terms {
+        let (tf, len) = term_bag(e);
+        let mut ids = Vec::new();
+        let mut other = Vec::new();
+        for (t, f) in tf {
+            match self.dict.get(t.as_str()) {
+                Some(id) => ids.push((*id, f as f32)),
+                None => other.push((Box::<str>::from(t), f as f32)),
+            }
+        }
+        ids.sort_unstable_by_key(|(id, _)| *id);
+        other.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Terms {
+            ids: ids.into(),
+            other: other.into(),
+            len,
+        }
     }
 
     fn apply(&mut self, r: &Record) {
@@ -172,23 +285,51 @@ impl Inner {
                 }
                 self.remove(&id);
                 let slot = self.docs.len() as u32;
-                let terms = Terms::of_entry(e);
-                for (t, f) in &terms.tf {
-                    match self.postings.get_mut(t) {
-                        Some(p) => p.push((slot, *f)),
-                        None => {
-                            self.postings.insert(t.clone(), vec![(slot, *f)]);
-                        }
+                let (tf, len) = term_bag(e);
+                let mut ids: Vec<(u32, f32)> = tf
+                    .into_iter()
+                    .map(|(t, f)| (self.term_id(t), f as f32))
+                    .collect();
+                ids.sort_unstable_by_key(|(t, _)| *t);
+                for &(t, f) in &ids {
+                    let p = &mut self.postings[t as usize];
+                    if p.is_empty() {
+                        self.live_terms += 1;
                     }
+                    p.push((slot, f));
                 }
-                self.total_len += terms.len;
+                self.total_len += len;
+                let code_ids: Vec<Option<u32>> = e
+                    .classifications
+                    .iter()
+                    .map(|c| Scheme::parse(&c.scheme).map(|s| self.code_id(s, &c.code)))
+                    .collect();
+                for c in code_ids.iter().flatten() {
+                    self.codes[*c as usize].uses += 1;
+                }
+                for key in postings::keys_of(e, &code_ids) {
+                    postings::insert_sorted(self.filters.entry(key).or_default(), slot);
+                }
+                let valid = Date::parse(&e.valid_from).zip(Date::parse(&e.valid_until));
+                self.hot.push(Hot {
+                    issued_at: r.issued_at.0,
+                    from: valid.map_or(i64::MAX, |v| v.0 .0),
+                    until: valid.map_or(i64::MIN, |v| v.1 .0),
+                    len: len as f32,
+                    live: true,
+                });
                 self.slots.insert(id.clone(), slot);
                 self.docs.push(Some(Doc {
                     id,
                     hash: r.hash(),
                     issued_at: r.issued_at,
                     entry: Arc::new((**e).clone()),
-                    terms,
+                    terms: Terms {
+                        ids: ids.into(),
+                        other: Box::default(),
+                        len,
+                    },
+                    codes: code_ids.iter().map(|c| c.unwrap_or(u32::MAX)).collect(),
                 }));
                 self.live += 1;
             }
@@ -223,180 +364,33 @@ impl Inner {
         self.slots.get(id).and_then(|s| self.doc(*s))
     }
 
+    /// The entry in `slot` (a slot a posting list or a search named).
+    pub(super) fn slot_doc(&self, slot: u32) -> Option<&Doc> {
+        self.doc(slot)
+    }
+
     /// Distinct terms in the inverted index.
     pub fn term_count(&self) -> usize {
-        self.postings.len()
+        self.live_terms
     }
 
     pub fn events(&self) -> impl Iterator<Item = &EventDoc> {
         self.events.values()
     }
 
-    fn avg_len(&self) -> f64 {
-        if self.live == 0 {
-            1.0
-        } else {
-            (self.total_len / self.live as f64).max(1.0)
-        }
+    /// The slots listed under `key` (sorted).
+    pub(super) fn posting(&self, key: &Key) -> &[u32] {
+        self.filters.get(key).map_or(&[], Vec::as_slice)
     }
 
-    /// Inverse document frequency (BM25's, always positive).
-    pub fn idf(&self, term: &str) -> f64 {
-        self.idf_of(self.postings.get(term).map_or(0, Vec::len))
+    /// Every filter key that has entries.
+    pub(super) fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.filters.keys()
     }
+}
 
-    fn idf_of(&self, df: usize) -> f64 {
-        let n = self.live as f64;
-        let df = df as f64;
-        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
-    }
-
-    fn bm25_term(&self, tf: f64, len: f64, idf: f64) -> f64 {
-        let norm = BM25_K1 * (1.0 - BM25_B + BM25_B * len / self.avg_len());
-        idf * tf * (BM25_K1 + 1.0) / (tf + norm)
-    }
-
-    /// BM25 of each document matching at least one group: `(doc, score, groups
-    /// matched)`. A group scores its best alternative.
-    pub fn bm25(&self, groups: &[QueryGroup]) -> HashMap<Identity, (f64, usize)> {
-        self.bm25_docs(groups)
-            .into_iter()
-            .map(|(d, s, n)| (d.id.clone(), (s, n)))
-            .collect()
-    }
-
-    /// As [`Inner::bm25`], as a list in slot order and without copying identities
-    /// (what search iterates over: only the documents the text matched).
-    pub fn bm25_docs(&self, groups: &[QueryGroup]) -> Vec<(&Doc, f64, usize)> {
-        let n = self.docs.len();
-        let avg = self.avg_len();
-        SCRATCH.with(|scratch| {
-            let mut sc = scratch.borrow_mut();
-            let Scratch { best, weak, acc } = &mut *sc;
-            best.resize(n.max(best.len()), 0.0);
-            weak.resize(n.max(weak.len()), (0.0, 0));
-            acc.resize(n.max(acc.len()), (0.0, 0));
-            let mut matched: Vec<u32> = Vec::new();
-            let mut touched: Vec<u32> = Vec::new();
-            for g in groups {
-                // Strong terms (weight 1): the best one counts. Weak terms (a Han run's
-                // single characters): only when all of them occur, then their sum.
-                let n_weak = g.terms.iter().filter(|(_, w)| *w < 1.0).count() as u32;
-                for (term, w) in &g.terms {
-                    let Some(post) = self.postings.get(term) else {
-                        continue;
-                    };
-                    let idf = self.idf_of(post.len());
-                    for &(slot, tf) in post {
-                        let i = slot as usize;
-                        let len = self.docs[i].as_ref().map_or(1.0, |d| d.terms.len);
-                        let norm = BM25_K1 * (1.0 - BM25_B + BM25_B * len / avg);
-                        let s = w * (idf * tf * (BM25_K1 + 1.0) / (tf + norm));
-                        if best[i] == 0.0 && weak[i].1 == 0 {
-                            touched.push(slot);
-                        }
-                        if *w < 1.0 {
-                            weak[i].0 += s;
-                            weak[i].1 += 1;
-                        } else if s > best[i] {
-                            best[i] = s;
-                        }
-                    }
-                }
-                for &slot in &touched {
-                    let i = slot as usize;
-                    let mut b = best[i];
-                    if n_weak > 0 && weak[i].1 == n_weak && weak[i].0 > b {
-                        b = weak[i].0;
-                    }
-                    let counted = best[i] > 0.0 || (n_weak > 0 && weak[i].1 == n_weak);
-                    if counted {
-                        if acc[i].1 == 0 {
-                            matched.push(slot);
-                        }
-                        acc[i].0 += b;
-                        acc[i].1 += 1;
-                    }
-                    best[i] = 0.0;
-                    weak[i] = (0.0, 0);
-                }
-                touched.clear();
-            }
-            matched.sort_unstable();
-            matched
-                .into_iter()
-                .filter_map(|slot| {
-                    let i = slot as usize;
-                    let (score, groups) = std::mem::take(&mut acc[i]);
-                    self.doc(slot).map(|d| (d, score, groups as usize))
-                })
-                .collect()
-        })
-    }
-
-    /// BM25 of one document for a bag of query terms (each distinct term once).
-    pub fn bm25_terms(&self, query: &Terms, doc: &Doc) -> f64 {
-        query
-            .tf
-            .keys()
-            .filter_map(|t| {
-                doc.terms
-                    .tf
-                    .get(t)
-                    .map(|tf| self.bm25_term(*tf, doc.terms.len, self.idf(t)))
-            })
-            .sum()
-    }
-
-    /// Cosine similarity of the TF-IDF vectors of two term bags, in [0, 1].
-    pub fn cosine(&self, a: &Terms, b: &Terms) -> (f64, Vec<String>) {
-        // Single Han characters are there for search; as evidence of similar text
-        // they are noise (bigrams carry the words).
-        let single_han = |t: &str| {
-            let mut c = t.chars();
-            matches!((c.next(), c.next()), (Some(x), None) if text::is_cjk(x))
-        };
-        let w = |tf: f64, t: &str| {
-            if single_han(t) {
-                0.0
-            } else {
-                (1.0 + tf.ln().max(0.0)) * self.idf(t)
-            }
-        };
-        let na: f64 =
-            a.tf.iter()
-                .map(|(t, f)| w(*f, t).powi(2))
-                .sum::<f64>()
-                .sqrt();
-        let nb: f64 =
-            b.tf.iter()
-                .map(|(t, f)| w(*f, t).powi(2))
-                .sum::<f64>()
-                .sqrt();
-        if na == 0.0 || nb == 0.0 {
-            return (0.0, Vec::new());
-        }
-        let (small, large) = if a.tf.len() <= b.tf.len() {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        let mut shared: Vec<(f64, &String)> = Vec::new();
-        let mut dot = 0.0;
-        for (t, f) in &small.tf {
-            if let Some(g) = large.tf.get(t) {
-                let x = w(*f, t) * w(*g, t);
-                if x == 0.0 {
-                    continue;
-                }
-                dot += x;
-                shared.push((x, t));
-            }
-        }
-        shared.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(y.1)));
-        let top = shared.iter().take(8).map(|(_, t)| (*t).clone()).collect();
-        ((dot / (na * nb)).clamp(0.0, 1.0), top)
-    }
+fn code_opt(c: u32) -> Option<u32> {
+    (c != u32::MAX).then_some(c)
 }
 
 /// The node's search index (see the module docs).
@@ -461,87 +455,5 @@ impl RecordObserver for SearchIndex {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-    use techmesh_protocol::body;
-    use techmesh_protocol::record::Keypair;
-    use techmesh_protocol::vectors::sample_entry;
-
-    fn entry(kp: &Keypair, seq: u64, local_id: &str, title: &str) -> Record {
-        let mut v = sample_entry();
-        v["local_id"] = json!(local_id);
-        v["title"] = json!({"en": title});
-        v["summary"] = json!({"en": "test entry"});
-        if let Some(o) = v.as_object_mut() {
-            o.remove("keywords");
-        }
-        let b = body::prepare(Kind::Entry, &v).unwrap();
-        kp.sign(seq, Timestamp(1_795_000_000), b).unwrap()
-    }
-
-    fn scores(idx: &Inner, q: &str) -> Vec<(String, f64, usize)> {
-        let mut out: Vec<_> = idx
-            .bm25(&text::query_groups(q, None))
-            .into_iter()
-            .map(|(id, (s, n))| (id.local_id, s, n))
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
-    }
-
-    #[test]
-    fn replacing_versions_compacts_slots_and_scores_as_a_fresh_index() {
-        let kp = Keypair::from_seed(&[5; 32]);
-        let titles = ["solar pump", "wind blade", "solar cell", "battery pack"];
-        let mut churned = Inner::default();
-        let mut seq = 0;
-        for round in 0..6 {
-            for (i, t) in titles.iter().enumerate() {
-                seq += 1;
-                churned.apply(&entry(&kp, seq, &format!("e{i}"), &format!("{t} r{round}")));
-            }
-        }
-        // 24 versions, 20 replaced: the holes were compacted away along the way.
-        assert!(churned.docs.len() < 24, "{} slots", churned.docs.len());
-        let mut fresh = Inner::default();
-        for (i, t) in titles.iter().enumerate() {
-            fresh.apply(&entry(
-                &kp,
-                100 + i as u64,
-                &format!("e{i}"),
-                &format!("{t} r5"),
-            ));
-        }
-        assert_eq!(churned.len(), 4);
-        for q in ["solar", "r5", "wind battery", "r1"] {
-            assert_eq!(scores(&churned, q), scores(&fresh, q), "{q}");
-        }
-        assert_eq!(scores(&churned, "solar").len(), 2);
-        for (i, _) in titles.iter().enumerate() {
-            let id = Identity {
-                publisher: kp.public(),
-                kind: Kind::Entry,
-                local_id: format!("e{i}"),
-            };
-            assert!(churned.get(&id).is_some_and(|d| d.id == id));
-        }
-        // Posting lists stay in slot order (what removal's binary search needs).
-        assert!(churned
-            .postings
-            .values()
-            .all(|p| p.windows(2).all(|w| w[0].0 < w[1].0)));
-    }
-
-    #[test]
-    fn han_characters_count_only_when_all_occur() {
-        let kp = Keypair::from_seed(&[6; 32]);
-        let mut idx = Inner::default();
-        idx.apply(&entry(&kp, 1, "a", "锂离子电池"));
-        idx.apply(&entry(&kp, 2, "b", "电动汽车"));
-        // "池电" is no bigram of either; its characters all occur only in "a".
-        let hits = scores(&idx, "池电");
-        assert_eq!(hits.len(), 1, "{hits:?}");
-        assert_eq!(hits[0].0, "a");
-    }
-}
+#[path = "index_tests.rs"]
+mod tests;

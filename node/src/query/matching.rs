@@ -481,7 +481,7 @@ pub fn match_entry_where(
     keep: &dyn Fn(&Doc) -> bool,
 ) -> Value {
     let tr = Translations::new(mappings);
-    let subject_terms = Terms::of_entry(subject);
+    let subject_terms = idx.terms_of(subject);
     let want = match subject.entry_type {
         EntryType::Request => EntryType::Offer,
         EntryType::Offer => EntryType::Request,
