@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use futures::future::BoxFuture;
+use techmesh_protocol::record::RecordHash;
 use techmesh_protocol::sync::{byte_prefix, under, Item, SyncRequest, SyncResponse};
 use techmesh_protocol::trust::Member;
 
@@ -156,6 +157,16 @@ pub(crate) fn items_for(ingest: &Ingest, member: &Member, path: &[u8]) -> Vec<It
             seq: r.seq,
             hash: r.hash.0,
         })
+        .collect()
+}
+
+/// Record hashes as the byte strings of the wire messages.
+pub(crate) fn hash_bufs<'a>(
+    hashes: impl IntoIterator<Item = &'a RecordHash>,
+) -> Vec<serde_bytes::ByteBuf> {
+    hashes
+        .into_iter()
+        .map(|h| serde_bytes::ByteBuf::from(h.0.to_vec()))
         .collect()
 }
 

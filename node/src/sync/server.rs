@@ -13,7 +13,7 @@ use techmesh_protocol::sync::{
     check_ranges, process_bounded, SyncRequest, SyncResponse, MAX_FETCH, MAX_RANGES_PER_MESSAGE,
 };
 
-use super::{items_for, member_of};
+use super::{hash_bufs, items_for, member_of};
 use crate::ingest::Ingest;
 
 fn refused(reason: impl Into<String>) -> SyncResponse {
@@ -97,12 +97,8 @@ pub fn answer(ingest: &Ingest, peer: &PeerId, req: SyncRequest, budget: usize) -
                     let (records, offer) = pack(ingest, &member, &out.they_lack, budget);
                     SyncResponse::Diff {
                         records,
-                        offer: offer.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
-                        need: out
-                            .i_lack
-                            .iter()
-                            .map(|h| ByteBuf::from(h.0.to_vec()))
-                            .collect(),
+                        offer: hash_bufs(&offer),
+                        need: hash_bufs(&out.i_lack),
                     }
                 }
                 Ok(SketchAnswer::Table(cells)) => {
@@ -133,12 +129,8 @@ pub fn answer(ingest: &Ingest, peer: &PeerId, req: SyncRequest, budget: usize) -
                 processed: processed as u32,
                 ranges: out.ranges,
                 records,
-                offer: offer.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
-                need: out
-                    .i_lack
-                    .iter()
-                    .map(|h| ByteBuf::from(h.0.to_vec()))
-                    .collect(),
+                offer: hash_bufs(&offer),
+                need: hash_bufs(&out.i_lack),
             }
         }
         SyncRequest::Fetch { hashes } => {

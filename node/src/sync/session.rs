@@ -23,7 +23,7 @@ use techmesh_protocol::sync::{
 use techmesh_protocol::trust::Member;
 
 use super::server::pack;
-use super::{items_for, SyncConfig, SyncLink};
+use super::{hash_bufs, items_for, SyncConfig, SyncLink};
 use crate::ingest::Ingest;
 
 /// Most reconciliation rounds of the range fallback in one session (a bound against a
@@ -433,7 +433,7 @@ async fn transfer(
         let mut reqs: Vec<SyncRequest> = fetches
             .iter()
             .map(|c| SyncRequest::Fetch {
-                hashes: c.iter().map(|h| ByteBuf::from(h.0.to_vec())).collect(),
+                hashes: hash_bufs(c),
             })
             .collect();
         reqs.append(&mut pushes);

@@ -225,15 +225,7 @@ fn a_member_without_national_never_gets_it_by_gossip_even_before_a_heartbeat() {
     wait_until(
         "Wuhan saw Xiangyang subscribe to the national topic",
         DEADLINE,
-        || {
-            let log = f.node(1).log();
-            let seen = log.lines().any(|l| {
-                l.contains("peer subscribed to a topic it may not receive")
-                    && l.contains(&c)
-                    && l.contains("national/CN")
-            });
-            (seen, ())
-        },
+        || (denied_national(&f, &c), ()),
     );
     let (national, intl) = publish_through_the_relay(&f, "scope-win");
     assert_national_never_reached_xiangyang(&f, &national, &intl);
@@ -269,14 +261,18 @@ fn narrowing_a_members_scopes_stops_national_gossip_to_it_at_once() {
     .unwrap();
     f.node(1).hup();
     wait_until("Wuhan applied the narrowed scopes", DEADLINE, || {
-        let log = f.node(1).log();
-        let seen = log.lines().any(|l| {
-            l.contains("peer subscribed to a topic it may not receive")
-                && l.contains(&c)
-                && l.contains("national/CN")
-        });
-        (seen, ())
+        (denied_national(&f, &c), ())
     });
     let (national, intl) = publish_through_the_relay(&f, "narrow");
     assert_national_never_reached_xiangyang(&f, &national, &intl);
+}
+
+/// Has the relay (node 1) logged that `peer` subscribed to the national topic it may
+/// not receive?
+fn denied_national(f: &Federation, peer: &str) -> bool {
+    f.node(1).log().lines().any(|l| {
+        l.contains("peer subscribed to a topic it may not receive")
+            && l.contains(peer)
+            && l.contains("national/CN")
+    })
 }
