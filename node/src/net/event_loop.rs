@@ -48,14 +48,14 @@ pub struct EventLoop {
     trust: Arc<RwLock<TrustList>>,
     local: LocalNode,
     peers: Arc<PeerTable>,
-    pending: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, String>>>,
+    pending: Pending<SyncResponse>,
     redial: HashMap<PeerId, Redial>,
     buckets: HashMap<PeerId, Bucket>,
     strikes: HashMap<PeerId, u32>,
     blocked_until: HashMap<PeerId, Instant>,
     gossip_tx: mpsc::Sender<Incoming>,
     gossip_rx: Option<mpsc::Receiver<Incoming>>,
-    pending_query: HashMap<OutboundRequestId, oneshot::Sender<Result<QueryResponse, String>>>,
+    pending_query: Pending<QueryResponse>,
     query_tx: mpsc::Sender<QueryInbound>,
     query_rx: Option<mpsc::Receiver<QueryInbound>>,
     /// (peer, topic) subscriptions already reported as not entitled (logged once).
@@ -601,9 +601,7 @@ impl EventLoop {
                     request_id,
                     response,
                 } => {
-                    if let Some(tx) = self.pending.remove(&request_id) {
-                        let _ = tx.send(Ok(response));
-                    }
+                    settle(&mut self.pending, request_id, Ok(response));
                 }
             },
             request_response::Event::OutboundFailure {
@@ -613,9 +611,7 @@ impl EventLoop {
                 ..
             } => {
                 tracing::debug!(%peer, "sync request failed: {error}");
-                if let Some(tx) = self.pending.remove(&request_id) {
-                    let _ = tx.send(Err(error.to_string()));
-                }
+                settle(&mut self.pending, request_id, Err(error.to_string()));
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!(%peer, "inbound sync failed: {error}");
@@ -660,9 +656,7 @@ impl EventLoop {
                     request_id,
                     response,
                 } => {
-                    if let Some(tx) = self.pending_query.remove(&request_id) {
-                        let _ = tx.send(Ok(response));
-                    }
+                    settle(&mut self.pending_query, request_id, Ok(response));
                 }
             },
             request_response::Event::OutboundFailure {
@@ -672,14 +666,23 @@ impl EventLoop {
                 ..
             } => {
                 tracing::debug!(%peer, "query request failed: {error}");
-                if let Some(tx) = self.pending_query.remove(&request_id) {
-                    let _ = tx.send(Err(error.to_string()));
-                }
+                settle(&mut self.pending_query, request_id, Err(error.to_string()));
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!(%peer, "inbound query failed: {error}");
             }
             _ => {}
         }
+    }
+}
+
+/// Outbound requests waiting for their answer, by request id.
+type Pending<T> = HashMap<OutboundRequestId, oneshot::Sender<Result<T, String>>>;
+
+/// Hand the outcome of an outbound request to whoever waits for it (if anyone still
+/// does: a caller that gave up has dropped its receiver).
+fn settle<T>(pending: &mut Pending<T>, id: OutboundRequestId, outcome: Result<T, String>) {
+    if let Some(tx) = pending.remove(&id) {
+        let _ = tx.send(outcome);
     }
 }
