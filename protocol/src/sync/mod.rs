@@ -259,14 +259,7 @@ fn answer_fp(path: &[u8], theirs: &Fingerprint, mine: &[Item]) -> Vec<Range> {
             items: mine.to_vec(),
         }];
     }
-    (0..FANOUT)
-        .map(|n| {
-            let mut child = path.to_vec();
-            child.push(n);
-            let fp = Fingerprint::of(mine.iter().filter(|it| under(&child, &it.id)));
-            Range::Fp { path: child, fp }
-        })
-        .collect()
+    split(path, mine)
 }
 
 /// Compare their items with mine, id by id and version by version (§5.1).
@@ -319,6 +312,7 @@ fn answer(r: &Range, mine: &[Item]) -> Outcome {
     }
 }
 
+/// The FANOUT child ranges of `path`, each with the fingerprint of my items under it.
 fn split(path: &[u8], mine: &[Item]) -> Vec<Range> {
     (0..FANOUT)
         .map(|n| {
