@@ -278,29 +278,9 @@ mod tests {
         assert_eq!(encode(&v), serde_json_canonicalizer::to_vec(&v).unwrap());
     }
 
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(Value::from),
-            any::<String>().prop_map(Value::from),
-        ];
-        leaf.prop_recursive(3, 24, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-                prop::collection::btree_map(any::<String>(), inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
     proptest! {
         #[test]
-        fn encoding_matches_the_reference_and_round_trips(v in json_value()) {
+        fn encoding_matches_the_reference_and_round_trips(v in crate::tests::prop_canonical::json_value()) {
             let ours = encode(&v);
             prop_assert_eq!(&ours, &serde_json_canonicalizer::to_vec(&v).unwrap());
             let back = decode_strict(&ours);

@@ -16,11 +16,10 @@
 //! bench -p techmesh-tests --bench flood`). `TECHMESH_BENCH_FLOOD_RECORDS` (default
 //! 3000).
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use techmesh_tests::{bin, wait_until, Federation, Spec};
+use techmesh_tests::{wait_until, Federation, Spec};
 
 const P: usize = 0;
 const R: usize = 1;
@@ -102,30 +101,6 @@ fn disconnect_figures(log: &str, peer: &str) -> (usize, Option<f64>) {
     (bad, None)
 }
 
-fn spawn_flooder(f: &Federation) -> Child {
-    let r_addr = format!(
-        "/ip4/127.0.0.1/tcp/{}/p2p/{}",
-        f.members[R].port, f.members[R].peer_id
-    );
-    Command::new(bin())
-        .arg("--data-dir")
-        .arg(&f.members[F].dir)
-        .args([
-            "debug-flood",
-            "--peer",
-            &r_addr,
-            "--bad-ratio",
-            "0.5",
-            "--duration",
-            "20",
-        ])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting debug-flood")
-}
-
 struct Figures {
     per_sec: f64,
     rss_kb: Option<u64>,
@@ -156,7 +131,7 @@ fn run(records: usize, flood: bool) -> Figures {
     wait_until("warm-up record on T", WAIT, || (f.node(T).has(&warm), ()));
     let f_peer = f.members[F].peer_id.clone();
     let flooder = flood.then(|| {
-        let c = spawn_flooder(&f);
+        let c = f.spawn_flooder(F, R);
         wait_until("R verifies the first flood records", WAIT, || {
             (f.node(R).log().contains("invalid record in gossip"), ())
         });

@@ -199,4 +199,30 @@ impl Federation {
             })
             .unwrap_or_default()
     }
+
+    /// Start `techmesh debug-flood` as member `flooder` against member `target`: 20 s
+    /// of gossip, half of it with bad signatures (issue 8's flood); output piped.
+    pub fn spawn_flooder(&self, flooder: usize, target: usize) -> std::process::Child {
+        let addr = format!(
+            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+            self.members[target].port, self.members[target].peer_id
+        );
+        std::process::Command::new(crate::bin())
+            .arg("--data-dir")
+            .arg(&self.members[flooder].dir)
+            .args([
+                "debug-flood",
+                "--peer",
+                &addr,
+                "--bad-ratio",
+                "0.5",
+                "--duration",
+                "20",
+            ])
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting debug-flood")
+    }
 }

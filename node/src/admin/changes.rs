@@ -150,11 +150,7 @@ impl Admin {
             if let Some(r) = &req.reason {
                 rv["reason"] = json!(r);
             }
-            let v = trust_file::member_table(&json!({"x": rv}))?
-                .remove("x")
-                .and_then(|i| i.into_value().ok())
-                .ok_or_else(|| AdminError::internal("revocation entry"))?;
-            f.push_to(i, "revoked", v)?;
+            f.push_to(i, "revoked", revocation_entry(rv)?)?;
             Ok(m.name)
         })
         .await
@@ -219,16 +215,12 @@ impl Admin {
             }
             f.push_to(i, "publisher_keys", s.new_key.to_hex().into())?;
             if prior.is_none() {
-                let rv = json!({"x": {
+                let rv = json!({
                     "key": s.old_key.to_hex(),
                     "as_of": s.at.to_string(),
                     "reason": format!("rotated to {}", s.new_key),
-                }});
-                let v = trust_file::member_table(&rv)?
-                    .remove("x")
-                    .and_then(|i| i.into_value().ok())
-                    .ok_or_else(|| AdminError::internal("revocation entry"))?;
-                f.push_to(i, "revoked", v)?;
+                });
+                f.push_to(i, "revoked", revocation_entry(rv)?)?;
             }
             Ok(m.name)
         })
@@ -263,4 +255,12 @@ impl Admin {
         );
         result.map(|d| json!({"result": "ok", "action": "peers.disconnect", "target": peer_id, "report": d}))
     }
+}
+
+/// A `revoked` entry of trust.toml (an inline table) from its JSON form.
+fn revocation_entry(rv: Value) -> Result<toml_edit::Value, AdminError> {
+    trust_file::member_table(&json!({ "x": rv }))?
+        .remove("x")
+        .and_then(|i| i.into_value().ok())
+        .ok_or_else(|| AdminError::internal("revocation entry"))
 }

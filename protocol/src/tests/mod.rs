@@ -2,4 +2,4 @@
 mod body_rules;
 mod envelope;
 mod fast_decode;
-mod prop_canonical;
+pub(crate) mod prop_canonical;

@@ -13,7 +13,7 @@ use crate::vectors::sample_entry;
 
 /// Arbitrary JSON: nulls, booleans, integers, finite floats, any Unicode strings
 /// (controls, quotes, non-BMP), nested arrays and objects.
-fn json_value() -> impl Strategy<Value = Value> {
+pub(crate) fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),

@@ -3,10 +3,8 @@
 //! no bad record is stored or forwarded anywhere, the flooder is disconnected and
 //! blocked after few bad records, and honest records keep arriving.
 
-use std::process::{Command, Stdio};
-
 use serde_json::Value;
-use techmesh_tests::{bin, wait_until, Federation, Spec, DEADLINE};
+use techmesh_tests::{wait_until, Federation, Spec, DEADLINE};
 
 /// Bad records a receiver may verify from one peer before it disconnects it
 /// (issue 8: "disconnected within 100 bad messages").
@@ -41,27 +39,7 @@ fn flood_of_bad_signatures_is_dropped_and_the_flooder_is_blocked() {
     wait_until("first honest record on C", DEADLINE, || {
         (f.node(2).has(&before_id), ())
     });
-    let b_addr = format!(
-        "/ip4/127.0.0.1/tcp/{}/p2p/{}",
-        f.members[1].port, f.members[1].peer_id
-    );
-    let flooder = Command::new(bin())
-        .arg("--data-dir")
-        .arg(&f.members[3].dir)
-        .args([
-            "debug-flood",
-            "--peer",
-            &b_addr,
-            "--bad-ratio",
-            "0.5",
-            "--duration",
-            "20",
-        ])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting debug-flood");
+    let flooder = f.spawn_flooder(3, 1);
     let f_peer = f.members[3].peer_id.clone();
     wait_until("B blocks the flooder", DEADLINE, || {
         let log = f.node(1).log();

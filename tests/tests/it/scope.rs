@@ -214,14 +214,7 @@ fn a_member_without_national_never_gets_it_by_gossip_even_before_a_heartbeat() {
         without_national_for_xiangyang(&f),
     )
     .unwrap();
-    for i in 0..3 {
-        f.start_node(i);
-    }
-    let (a, c) = (f.members[0].peer_id.clone(), f.members[2].peer_id.clone());
-    wait_until("Wuhan connected to both", DEADLINE, || {
-        let got = f.node(1).connected();
-        (got.contains(&a) && got.contains(&c), got)
-    });
+    let c = start_line(&mut f);
     wait_until(
         "Wuhan saw Xiangyang subscribe to the national topic",
         DEADLINE,
@@ -237,14 +230,7 @@ fn narrowing_a_members_scopes_stops_national_gossip_to_it_at_once() {
     // drops `national` from its receive_scopes. The mesh still holds it until the
     // next heartbeat (ten minutes here): nothing national may be forwarded to it.
     let mut f = line_with_slow_relay();
-    for i in 0..3 {
-        f.start_node(i);
-    }
-    let (a, c) = (f.members[0].peer_id.clone(), f.members[2].peer_id.clone());
-    wait_until("Wuhan connected to both", DEADLINE, || {
-        let got = f.node(1).connected();
-        (got.contains(&a) && got.contains(&c), got)
-    });
+    let c = start_line(&mut f);
     let first = f
         .node(0)
         .publish(&crate::entry("narrow-before", "national"))["id"]
@@ -275,4 +261,18 @@ fn denied_national(f: &Federation, peer: &str) -> bool {
             && l.contains(peer)
             && l.contains("national/CN")
     })
+}
+
+/// Start the three nodes of the line and wait until the relay (Wuhan) is connected
+/// to both ends; returns Xiangyang's peer id.
+fn start_line(f: &mut Federation) -> String {
+    for i in 0..3 {
+        f.start_node(i);
+    }
+    let (a, c) = (f.members[0].peer_id.clone(), f.members[2].peer_id.clone());
+    wait_until("Wuhan connected to both", DEADLINE, || {
+        let got = f.node(1).connected();
+        (got.contains(&a) && got.contains(&c), got)
+    });
+    c
 }
