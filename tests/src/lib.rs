@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 pub const DEADLINE: Duration = Duration::from_secs(90);
 
 /// Path of the `techmesh` binary (`TECHMESH_BIN` if set, e.g. a release build for
-/// benchmarks), building the debug binary once if needed.
+/// benchmarks), building the binary of the running profile (debug for tests,
+/// release for benchmarks) once if needed.
 pub fn bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -39,8 +40,14 @@ pub fn bin() -> PathBuf {
             .expect("target dir")
             .to_path_buf();
         let bin = profile_dir.join("techmesh");
+        // Build the binary of the profile this test or benchmark runs under, or a
+        // release benchmark would start a stale (or debug-speed) node.
+        let mut args = vec!["build", "-q", "-p", "techmesh-node", "--bin", "techmesh"];
+        if profile_dir.file_name().is_some_and(|d| d == "release") {
+            args.push("--release");
+        }
         let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "techmesh-node", "--bin", "techmesh"])
+            .args(&args)
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .status()
             .expect("running cargo build");
