@@ -267,18 +267,12 @@ fn offer(node: &Node, candidates: &mut HashMap<Identity, Candidate>, r: Record, 
         }
     }
     if let Ok(Some(stored)) = node.ingest().store.get(&id) {
-        let sv = Version::of(&stored);
-        // The local hits come from the search index, which follows the store a
-        // moment later: a version just stored but not yet indexed is taken from the
-        // peer (it is the same signed record) rather than lost from this answer.
-        let indexed = || {
-            node.search
-                .read()
-                .get(&id)
-                .is_some_and(|d| d.hash == stored.hash())
-        };
-        if sv.supersedes(&v) || (stored.hash() == r.hash() && indexed()) {
-            // What we hold (and search) is this version or a newer one: no news.
+        // Only a newer version held here (or a local tombstone) makes the peer's copy
+        // no news. The same version is kept: the local hits came from the search index,
+        // which follows the store a moment later, so a version stored just before the
+        // query may be missing from them (and asking the index now, after the local
+        // search, would not tell whether it was there then).
+        if Version::of(&stored).supersedes(&v) {
             return;
         }
     }

@@ -63,6 +63,17 @@ fn fed_search(f: &Federation, asker: usize, body: Value) -> Value {
     v
 }
 
+/// Wait until node `i`'s own search (`/v1/search?QUERY`) finds every id of `ids`: the
+/// search index follows the store, so a record `has()` reports may not be searchable
+/// for a moment, and the local part of a federated answer comes from that index.
+fn wait_searchable(f: &Federation, i: usize, query: &str, ids: &[&str]) {
+    wait_until("records searchable", DEADLINE, || {
+        let (_, v) = f.node(i).get(&format!("/v1/search?{query}"));
+        let found = result_ids(&v);
+        (ids.iter().all(|id| found.iter().any(|f| f == id)), found)
+    });
+}
+
 fn wait_connected(f: &Federation, want: &[usize]) {
     wait_until("connections", DEADLINE, || {
         let c: Vec<usize> = (0..want.len())
@@ -172,6 +183,7 @@ fn observer_gets_what_it_does_not_replicate_within_scope_and_rejects_tampered_re
     wait_until("Guangdong's national entry on Hubei", DEADLINE, || {
         (f.node(1).has(&cn), ())
     });
+    wait_searchable(&f, 1, "q=lithium&scope=national", &[&cn, &nat]);
     let v = fed_search(
         &f,
         1,
