@@ -12,15 +12,15 @@
 //! for every candidate (liveness, issue time, validity, text length) sit in one
 //! compact array ([`Hot`]) beside the documents.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use techmesh_protocol::body::{Body, Entry, Event, Kind};
 use techmesh_protocol::codes::Scheme;
 use techmesh_protocol::record::{Identity, Record, RecordHash};
 use techmesh_protocol::time::{Date, Timestamp};
 
-use super::postings::{self, Key};
+use super::postings::{self, Key, SlotSet};
 use super::text;
 use crate::ingest::RecordObserver;
 use crate::store::{ListFilter, Store, StoreError};
@@ -150,7 +150,25 @@ pub struct Inner {
     code_ids: HashMap<(Scheme, Box<str>), u32>,
     pub(super) codes: Vec<CodeInfo>,
     events: HashMap<Identity, EventDoc>,
+    /// Every live slot by `(issued_at, slot)`: `newest` walks it from the end and
+    /// stops after the page, instead of ordering every hit.
+    pub(super) by_time: BTreeSet<(i64, u32)>,
+    /// Changes with every change of the entries (a new value after each apply or
+    /// removal), so what is derived from them can be cached.
+    generation: u64,
+    /// The live (and valid on a day) slots of one generation: see [`Inner::base_set`].
+    base_cache: Mutex<Vec<BaseSet>>,
 }
+
+/// A cached base set: the live slots, and when `day` is set, only those valid then.
+struct BaseSet {
+    generation: u64,
+    day: Option<i64>,
+    set: Arc<SlotSet>,
+}
+
+/// Base sets kept at once (a day's valid set, the live set, and a day or two more).
+const BASE_SETS_KEPT: usize = 4;
 
 impl Inner {
     fn remove(&mut self, id: &Identity) {
@@ -161,9 +179,12 @@ impl Inner {
         let Some(slot) = self.slots.remove(id) else {
             return;
         };
+        self.generation += 1;
         if let Some(doc) = self.docs.get_mut(slot as usize).and_then(Option::take) {
             self.live -= 1;
             self.hot[slot as usize].live = false;
+            self.by_time
+                .remove(&(self.hot[slot as usize].issued_at, slot));
             self.total_len -= doc.terms.len;
             for &(t, _) in doc.terms.ids.iter() {
                 let p = &mut self.postings[t as usize];
@@ -207,6 +228,10 @@ impl Inner {
         }
         self.docs = docs;
         self.hot = hot;
+        self.by_time = std::mem::take(&mut self.by_time)
+            .into_iter()
+            .map(|(t, slot)| (t, renumber[slot as usize]))
+            .collect();
         for slot in self.slots.values_mut() {
             *slot = renumber[*slot as usize];
         }
@@ -274,7 +299,7 @@ impl Inner {
         }
     }
 
-    fn apply(&mut self, r: &Record) {
+    pub(super) fn apply(&mut self, r: &Record) {
         let id = r.identity();
         match &r.body {
             Body::Entry(e) => {
@@ -284,7 +309,9 @@ impl Inner {
                     }
                 }
                 self.remove(&id);
+                self.generation += 1;
                 let slot = self.docs.len() as u32;
+                self.by_time.insert((r.issued_at.0, slot));
                 let (tf, len) = term_bag(e);
                 let mut ids: Vec<(u32, f32)> = tf
                     .into_iter()
@@ -381,6 +408,33 @@ impl Inner {
     /// The slots listed under `key` (sorted).
     pub(super) fn posting(&self, key: &Key) -> &[u32] {
         self.filters.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The live slots, or with `day` only those valid on it: cached per generation
+    /// of the index and day, so most searches take it without a pass over the slots.
+    pub(super) fn base_set(&self, day: Option<Date>) -> Arc<SlotSet> {
+        let day = day.map(|d| d.0);
+        let mut cache = self.base_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|b| b.generation == self.generation);
+        if let Some(b) = cache.iter().find(|b| b.day == day) {
+            return b.set.clone();
+        }
+        let mut set = SlotSet::new(self.hot.len());
+        for (slot, h) in self.hot.iter().enumerate() {
+            if h.live && day.is_none_or(|d| h.valid_on(Date(d))) {
+                set.insert(slot as u32);
+            }
+        }
+        let set = Arc::new(set);
+        if cache.len() >= BASE_SETS_KEPT {
+            cache.remove(0);
+        }
+        cache.push(BaseSet {
+            generation: self.generation,
+            day,
+            set: set.clone(),
+        });
+        set
     }
 
     /// Every filter key that has entries.

@@ -137,6 +137,31 @@ impl SlotSet {
         self.count == 0
     }
 
+    /// Keep only the slots also in `other` (a word-wise AND).
+    pub fn intersect(&mut self, other: &SlotSet) {
+        let mut count = 0;
+        for (i, w) in self.words.iter_mut().enumerate() {
+            *w &= other.words.get(i).copied().unwrap_or(0);
+            count += w.count_ones() as usize;
+        }
+        self.count = count;
+    }
+
+    /// Keep only the slots `keep` admits.
+    pub fn retain(&mut self, mut keep: impl FnMut(u32) -> bool) {
+        for (i, w) in self.words.iter_mut().enumerate() {
+            let mut bits = *w;
+            while bits != 0 {
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                if !keep(i as u32 * 64 + b) {
+                    *w &= !(1 << b);
+                    self.count -= 1;
+                }
+            }
+        }
+    }
+
     /// The slots, ascending.
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.words.iter().enumerate().flat_map(|(i, &w)| {
@@ -224,6 +249,13 @@ mod tests {
         assert_eq!(s.len(), 4);
         assert!(s.contains(64) && !s.contains(65) && !s.contains(10_000));
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![0, 3, 64, 199]);
+        let mut t = SlotSet::new(100);
+        t.extend(&[0, 5, 64, 99]);
+        let mut u = s.clone();
+        u.intersect(&t);
+        assert_eq!((u.len(), u.iter().collect::<Vec<_>>()), (2, vec![0, 64]));
+        s.retain(|x| x % 2 == 1);
+        assert_eq!((s.len(), s.iter().collect::<Vec<_>>()), (2, vec![3, 199]));
     }
 
     #[test]

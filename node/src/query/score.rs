@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use techmesh_protocol::record::Identity;
 
 use super::index::{Doc, Inner, Terms};
+use super::postings::SlotSet;
 use super::text::{self, QueryGroup};
 
 const BM25_K1: f64 = 1.2;
@@ -66,15 +67,21 @@ impl Inner {
 
     /// As [`Inner::bm25`], as a list in slot order and without copying identities.
     pub fn bm25_docs(&self, groups: &[QueryGroup]) -> Vec<(&Doc, f64, usize)> {
-        self.bm25_slots(groups)
+        self.bm25_slots(groups, None)
             .into_iter()
             .filter_map(|(slot, s, n)| self.slot_doc(slot).map(|d| (d, s, n)))
             .collect()
     }
 
     /// As [`Inner::bm25`], by slot in slot order (what search iterates over: only
-    /// the documents the text matched).
-    pub(super) fn bm25_slots(&self, groups: &[QueryGroup]) -> Vec<(u32, f64, usize)> {
+    /// the documents the text matched), and only of the slots in `only` if given (a
+    /// document's score depends on its own postings alone, so the others are skipped
+    /// before any work on them).
+    pub(super) fn bm25_slots(
+        &self,
+        groups: &[QueryGroup],
+        only: Option<&SlotSet>,
+    ) -> Vec<(u32, f64, usize)> {
         let n = self.docs.len();
         let avg = self.avg_len();
         SCRATCH.with(|scratch| {
@@ -99,6 +106,9 @@ impl Inner {
                     }
                     let idf = self.idf_of(post.len());
                     for &(slot, tf) in post {
+                        if only.is_some_and(|o| !o.contains(slot)) {
+                            continue;
+                        }
                         let i = slot as usize;
                         let tf = f64::from(tf);
                         let len = f64::from(self.hot[i].len);

@@ -213,68 +213,48 @@ fn run(
             .collect();
         sets.push(union(idx, fits));
     }
-    sets.sort_by_key(SlotSet::len);
-
-    let admit = |slot: u32| -> bool {
-        let Some(hot) = idx.hot.get(slot as usize) else {
-            return false;
-        };
-        hot.live
-            && (!valid_only || hot.valid_on(today))
-            && sets.iter().all(|s| s.contains(slot))
-            && keep.is_none_or(|k| idx.slot_doc(slot).is_some_and(k))
-    };
-    // (slot, text score, title key when sorting by title)
-    type Hit = (u32, f64, String);
-    let mut hits: Vec<Hit> = Vec::new();
-    if has_text {
-        let n_groups = groups.len() as f64;
-        for (slot, s, n) in idx.bm25_slots(&groups) {
-            if admit(slot) {
-                // Every group matched ranks above a partial match.
-                hits.push((slot, s * (0.5 + 0.5 * (n as f64 / n_groups)), String::new()));
-            }
-        }
-    } else if let Some(smallest) = sets.first() {
-        hits.extend(
-            smallest
-                .iter()
-                .filter(|s| admit(*s))
-                .map(|s| (s, 0.0, String::new())),
-        );
-    } else {
-        hits.extend(
-            (0..idx.docs.len() as u32)
-                .filter(|s| admit(*s))
-                .map(|s| (s, 0.0, String::new())),
-        );
+    // The admitted slots: live, valid today (unless asked otherwise), in every
+    // filter set and kept by `keep`.
+    let mut admitted: SlotSet = (*idx.base_set(valid_only.then_some(today))).clone();
+    for s in &sets {
+        admitted.intersect(s);
     }
-    let total = hits.len();
-
-    let doc = |slot: u32| idx.slot_doc(slot);
-    let id = |h: &Hit| doc(h.0).map(|d| &d.id);
-    if sort == "title" {
-        for h in &mut hits {
-            h.2 = doc(h.0).map(|d| title_of(&d.entry)).unwrap_or_default();
-        }
+    if let Some(keep) = keep {
+        admitted.retain(|slot| idx.slot_doc(slot).is_some_and(keep));
     }
-    let issued = |h: &Hit| idx.hot[h.0 as usize].issued_at;
-    let until = |h: &Hit| doc(h.0).map(|d| d.entry.valid_until.as_str());
-    let order = |a: &Hit, b: &Hit| -> Ordering {
-        let first = match sort.as_str() {
-            "relevance" => b.1.total_cmp(&a.1),
-            "newest" => issued(b).cmp(&issued(a)),
-            "valid_until" => until(a).cmp(&until(b)),
-            _ => a.2.cmp(&b.2),
-        };
-        first.then_with(|| id(a).cmp(&id(b)))
-    };
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let offset = p.offset.unwrap_or(0);
     // Only the first offset + limit hits in order are shown.
-    let shown = top_k(hits, offset.saturating_add(limit), order);
+    let want = offset.saturating_add(limit);
+    let (total, shown) = if has_text {
+        let n_groups = groups.len() as f64;
+        let hits: Vec<Hit> = idx
+            .bm25_slots(&groups, Some(&admitted))
+            .into_iter()
+            // Every group matched ranks above a partial match.
+            .map(|(slot, s, n)| (slot, s * (0.5 + 0.5 * (n as f64 / n_groups))))
+            .collect();
+        (hits.len(), first_in_order(idx, &sort, hits, want))
+    } else {
+        let total = admitted.len();
+        // Walking the issue-time order visits about want × live ÷ total slots;
+        // ordering the hits costs a pass over all of them.
+        let walk = want.saturating_mul(idx.live) <= total.saturating_mul(total);
+        let shown = if sort == "newest" && walk {
+            newest_first(idx, &admitted, want)
+        } else {
+            first_in_order(
+                idx,
+                &sort,
+                admitted.iter().map(|s| (s, 0.0)).collect(),
+                want,
+            )
+        };
+        (total, shown)
+    };
+    let doc = |slot: u32| idx.slot_doc(slot);
     let mut results: Vec<Value> = Vec::new();
-    for (slot, s, _) in shown.into_iter().skip(offset).take(limit) {
+    for (slot, s) in shown.into_iter().skip(offset).take(limit) {
         let Some(doc) = doc(slot) else {
             continue;
         };
@@ -313,6 +293,60 @@ fn run(
     }))
 }
 
+/// A hit: slot and text score.
+type Hit = (u32, f64);
+
+/// The first `k` hits in the order `sort` (ties by entry id).
+fn first_in_order(idx: &Inner, sort: &str, hits: Vec<Hit>, k: usize) -> Vec<Hit> {
+    let id = |slot: u32| idx.slot_doc(slot).map(|d| &d.id);
+    if sort == "title" {
+        let keyed: Vec<(Hit, String)> = hits
+            .into_iter()
+            .map(|h| {
+                let t = idx.slot_doc(h.0).map(|d| title_of(&d.entry));
+                (h, t.unwrap_or_default())
+            })
+            .collect();
+        let order = |a: &(Hit, String), b: &(Hit, String)| {
+            a.1.cmp(&b.1).then_with(|| id(a.0 .0).cmp(&id(b.0 .0)))
+        };
+        return top_k(keyed, k, order).into_iter().map(|x| x.0).collect();
+    }
+    let issued = |h: &Hit| idx.hot[h.0 as usize].issued_at;
+    let until = |h: &Hit| idx.slot_doc(h.0).map(|d| d.entry.valid_until.as_str());
+    let order = |a: &Hit, b: &Hit| -> Ordering {
+        let first = match sort {
+            "relevance" => b.1.total_cmp(&a.1),
+            "newest" => issued(b).cmp(&issued(a)),
+            _ => until(a).cmp(&until(b)),
+        };
+        first.then_with(|| id(a.0).cmp(&id(b.0)))
+    };
+    top_k(hits, k, order)
+}
+
+/// The first `k` admitted slots, newest first (ties by entry id): a walk of the
+/// issue-time order from its end that stops after `k` hits and the rest of the
+/// last one's issue time.
+fn newest_first(idx: &Inner, admitted: &SlotSet, k: usize) -> Vec<Hit> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut out: Vec<(i64, u32)> = Vec::new();
+    for &(t, slot) in idx.by_time.iter().rev() {
+        if out.len() >= k && out.last().is_some_and(|l| l.0 != t) {
+            break;
+        }
+        if admitted.contains(slot) {
+            out.push((t, slot));
+        }
+    }
+    let id = |slot: u32| idx.slot_doc(slot).map(|d| &d.id);
+    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| id(a.1).cmp(&id(b.1))));
+    out.truncate(k);
+    out.into_iter().map(|(_, slot)| (slot, 0.0)).collect()
+}
+
 fn title_of(e: &Entry) -> String {
     e.title
         .get("en")
@@ -321,3 +355,7 @@ fn title_of(e: &Entry) -> String {
         .unwrap_or_default()
         .to_lowercase()
 }
+
+#[cfg(test)]
+#[path = "search_tests.rs"]
+mod tests;

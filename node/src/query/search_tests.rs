@@ -1,0 +1,119 @@
+//! Tests of the search shortcuts: each must pick exactly what ordering every hit
+//! would (the issue-time walk for `newest`, the cached base sets).
+
+use proptest::prelude::*;
+use serde_json::json;
+
+use techmesh_protocol::body::{self, Kind};
+use techmesh_protocol::record::{Keypair, Record};
+use techmesh_protocol::time::{Date, Timestamp};
+use techmesh_protocol::vectors::sample_entry;
+
+use super::*;
+
+fn entry_at(kp: &Keypair, seq: u64, local_id: &str, issued: i64, until: &str) -> Record {
+    let mut v = sample_entry();
+    v["local_id"] = json!(local_id);
+    v["title"] = json!({"en": format!("pump {local_id} {seq}")});
+    v["valid_from"] = json!("2026-01-01");
+    v["valid_until"] = json!(until);
+    let b = body::prepare(Kind::Entry, &v).unwrap();
+    kp.sign(seq, Timestamp(issued), b).unwrap()
+}
+
+fn tombstone(kp: &Keypair, seq: u64, local_id: &str) -> Record {
+    let b = body::prepare(
+        Kind::Tombstone,
+        &json!({"target_kind": "entry", "local_id": local_id}),
+    )
+    .unwrap();
+    kp.sign(seq, Timestamp(1_795_000_100), b).unwrap()
+}
+
+/// One change: (publisher, local id, issue time offset — few, so many ties — or a
+/// withdrawal, validity).
+type Op = (usize, u8, Option<u8>, bool);
+
+fn build(ops: &[Op]) -> Inner {
+    let mut idx = Inner::default();
+    apply(&mut idx, ops, 1);
+    idx
+}
+
+/// Apply `ops`, numbered from `first_seq`.
+fn apply(idx: &mut Inner, ops: &[Op], first_seq: u64) {
+    let kps = [Keypair::from_seed(&[21; 32]), Keypair::from_seed(&[22; 32])];
+    for (i, (p, local, at, long)) in ops.iter().enumerate() {
+        let (kp, local) = (&kps[*p], format!("e{local}"));
+        let seq = first_seq + i as u64;
+        let r = match at {
+            Some(t) => {
+                let until = if *long { "2027-12-31" } else { "2026-03-01" };
+                entry_at(kp, seq, &local, 1_795_000_000 + i64::from(*t), until)
+            }
+            None => tombstone(kp, seq, &local),
+        };
+        idx.apply(&r);
+    }
+}
+
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    let op = (
+        0..2usize,
+        0..24u8,
+        proptest::option::weighted(0.85, 0..6u8),
+        any::<bool>(),
+    );
+    proptest::collection::vec(op, 1..70)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn newest_walk_picks_what_ordering_every_hit_picks(
+        ops in ops(),
+        mask in any::<u64>(),
+        k in 0..40usize,
+    ) {
+        let idx = build(&ops);
+        // The time order holds exactly the live slots with their issue times.
+        let live: Vec<(i64, u32)> = idx
+            .hot
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.live)
+            .map(|(s, h)| (h.issued_at, s as u32))
+            .collect();
+        let mut in_order = live.clone();
+        in_order.sort();
+        prop_assert_eq!(idx.by_time.iter().copied().collect::<Vec<_>>(), in_order);
+
+        let mut admitted = (*idx.base_set(None)).clone();
+        admitted.retain(|s| mask >> (s % 64) & 1 == 1);
+        let every: Vec<Hit> = admitted.iter().map(|s| (s, 0.0)).collect();
+        let walked = newest_first(&idx, &admitted, k);
+        let ordered = first_in_order(&idx, "newest", every, k);
+        prop_assert_eq!(walked, ordered);
+    }
+
+    #[test]
+    fn cached_base_sets_follow_every_change(ops in ops(), split in 0..70usize) {
+        let split = split.min(ops.len());
+        let mut idx = build(&ops[..split]);
+        let day = Date::parse("2026-06-01").unwrap();
+        let _ = (idx.base_set(Some(day)), idx.base_set(None));
+        // The rest goes to the index whose sets were cached: they must follow.
+        apply(&mut idx, &ops[split..], split as u64 + 1);
+        let fresh = |valid: bool| -> Vec<u32> {
+            idx.hot
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.live && (!valid || h.valid_on(day)))
+                .map(|(s, _)| s as u32)
+                .collect()
+        };
+        prop_assert_eq!(idx.base_set(Some(day)).iter().collect::<Vec<_>>(), fresh(true));
+        prop_assert_eq!(idx.base_set(None).iter().collect::<Vec<_>>(), fresh(false));
+    }
+}
