@@ -158,6 +158,8 @@ pub struct Inner {
     generation: u64,
     /// The live (and valid on a day) slots of one generation: see [`Inner::base_set`].
     base_cache: Mutex<Vec<BaseSet>>,
+    /// Each slot's BM25 length norm, of one generation: see [`Inner::norms`].
+    norm_cache: Mutex<Option<(u64, Arc<Vec<f64>>)>>,
 }
 
 /// A cached base set: the live slots, and when `day` is set, only those valid then.
@@ -435,6 +437,25 @@ impl Inner {
             set: set.clone(),
         });
         set
+    }
+
+    /// Each slot's BM25 length normalisation `k1 · (1 − b + b · len ÷ avg len)`,
+    /// cached per generation (it changes with the average length).
+    pub(super) fn norms(&self) -> Arc<Vec<f64>> {
+        let mut cache = self.norm_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((generation, norms)) = &*cache {
+            if *generation == self.generation {
+                return norms.clone();
+            }
+        }
+        let norms: Arc<Vec<f64>> = Arc::new(
+            self.hot
+                .iter()
+                .map(|h| self.bm25_norm(f64::from(h.len)))
+                .collect(),
+        );
+        *cache = Some((self.generation, norms.clone()));
+        norms
     }
 
     /// Every filter key that has entries.

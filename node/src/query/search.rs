@@ -13,7 +13,7 @@ use techmesh_protocol::codes::{self, Scheme};
 
 use super::index::{Doc, Inner};
 use super::matching::{self, code_match, entry_json, round, Translations};
-use super::postings::{top_k, Key, SlotSet};
+use super::postings::{Key, SlotSet, TopK};
 use super::{
     list, parse_mode, parse_scheme_code, text, today, SearchParams, DEFAULT_LIMIT, MAX_LIMIT,
     NEEDS_RUNNING_NODE,
@@ -228,13 +228,14 @@ fn run(
     let want = offset.saturating_add(limit);
     let (total, shown) = if has_text {
         let n_groups = groups.len() as f64;
-        let hits: Vec<Hit> = idx
-            .bm25_slots(&groups, Some(&admitted))
-            .into_iter()
+        let mut total = 0;
+        let mut top = TopK::new(want, hit_order(idx, &sort));
+        idx.bm25_each(&groups, Some(&admitted), |slot, s, n| {
+            total += 1;
             // Every group matched ranks above a partial match.
-            .map(|(slot, s, n)| (slot, s * (0.5 + 0.5 * (n as f64 / n_groups))))
-            .collect();
-        (hits.len(), first_in_order(idx, &sort, hits, want))
+            top.push((slot, s * (0.5 + 0.5 * (n as f64 / n_groups))));
+        });
+        (total, top.into_sorted())
     } else {
         let total = admitted.len();
         // Walking the issue-time order visits about want × live ÷ total slots;
@@ -243,12 +244,7 @@ fn run(
         let shown = if sort == "newest" && walk {
             newest_first(idx, &admitted, want)
         } else {
-            first_in_order(
-                idx,
-                &sort,
-                admitted.iter().map(|s| (s, 0.0)).collect(),
-                want,
-            )
+            first_in_order(idx, &sort, admitted.iter().map(|s| (s, 0.0)), want)
         };
         (total, shown)
     };
@@ -297,32 +293,39 @@ fn run(
 type Hit = (u32, f64);
 
 /// The first `k` hits in the order `sort` (ties by entry id).
-fn first_in_order(idx: &Inner, sort: &str, hits: Vec<Hit>, k: usize) -> Vec<Hit> {
+fn first_in_order(idx: &Inner, sort: &str, hits: impl Iterator<Item = Hit>, k: usize) -> Vec<Hit> {
     let id = |slot: u32| idx.slot_doc(slot).map(|d| &d.id);
     if sort == "title" {
-        let keyed: Vec<(Hit, String)> = hits
-            .into_iter()
-            .map(|h| {
-                let t = idx.slot_doc(h.0).map(|d| title_of(&d.entry));
-                (h, t.unwrap_or_default())
-            })
-            .collect();
         let order = |a: &(Hit, String), b: &(Hit, String)| {
             a.1.cmp(&b.1).then_with(|| id(a.0 .0).cmp(&id(b.0 .0)))
         };
-        return top_k(keyed, k, order).into_iter().map(|x| x.0).collect();
+        let mut top = TopK::new(k, order);
+        for h in hits {
+            let t = idx.slot_doc(h.0).map(|d| title_of(&d.entry));
+            top.push((h, t.unwrap_or_default()));
+        }
+        return top.into_sorted().into_iter().map(|x| x.0).collect();
     }
+    let mut top = TopK::new(k, hit_order(idx, sort));
+    for h in hits {
+        top.push(h);
+    }
+    top.into_sorted()
+}
+
+/// The order of hits under `sort` (but `title`), ties by entry id.
+fn hit_order<'a>(idx: &'a Inner, sort: &'a str) -> impl Fn(&Hit, &Hit) -> Ordering + 'a {
+    let id = |slot: u32| idx.slot_doc(slot).map(|d| &d.id);
     let issued = |h: &Hit| idx.hot[h.0 as usize].issued_at;
     let until = |h: &Hit| idx.slot_doc(h.0).map(|d| d.entry.valid_until.as_str());
-    let order = |a: &Hit, b: &Hit| -> Ordering {
+    move |a: &Hit, b: &Hit| -> Ordering {
         let first = match sort {
             "relevance" => b.1.total_cmp(&a.1),
             "newest" => issued(b).cmp(&issued(a)),
             _ => until(a).cmp(&until(b)),
         };
         first.then_with(|| id(a.0).cmp(&id(b.0)))
-    };
-    top_k(hits, k, order)
+    }
 }
 
 /// The first `k` admitted slots, newest first (ties by entry id): a walk of the

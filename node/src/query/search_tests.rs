@@ -91,9 +91,8 @@ proptest! {
 
         let mut admitted = (*idx.base_set(None)).clone();
         admitted.retain(|s| mask >> (s % 64) & 1 == 1);
-        let every: Vec<Hit> = admitted.iter().map(|s| (s, 0.0)).collect();
         let walked = newest_first(&idx, &admitted, k);
-        let ordered = first_in_order(&idx, "newest", every, k);
+        let ordered = first_in_order(&idx, "newest", admitted.iter().map(|s| (s, 0.0)), k);
         prop_assert_eq!(walked, ordered);
     }
 
