@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use techmesh_protocol::body::{Body, Entry, Event, Kind};
 use techmesh_protocol::codes::Scheme;
-use techmesh_protocol::record::{Identity, Record, RecordHash};
+use techmesh_protocol::record::{Identity, PublicKey, Record, RecordHash};
 use techmesh_protocol::time::{Date, Timestamp};
 
 use super::postings::{self, Key, SlotSet};
@@ -107,6 +107,11 @@ pub(super) struct Hot {
     /// Weighted text length (0 for an empty slot).
     pub len: f32,
     pub live: bool,
+    /// The publisher (an id of the index's publisher table) and the first 8 bytes of
+    /// the local id (big-endian, zero-padded): ties are broken by entry id, and
+    /// these decide most comparisons without reading the document.
+    pub publisher: u32,
+    pub local8: u64,
 }
 
 impl Hot {
@@ -150,6 +155,9 @@ pub struct Inner {
     code_ids: HashMap<(Scheme, Box<str>), u32>,
     pub(super) codes: Vec<CodeInfo>,
     events: HashMap<Identity, EventDoc>,
+    /// Publishers of entries (ids are never reused), and back.
+    publishers: Vec<PublicKey>,
+    publisher_ids: HashMap<PublicKey, u32>,
     /// Every live slot by `(issued_at, slot)`: `newest` walks it from the end and
     /// stops after the page, instead of ordering every hit.
     pub(super) by_time: BTreeSet<(i64, u32)>,
@@ -266,6 +274,31 @@ impl Inner {
         id
     }
 
+    fn publisher_id(&mut self, key: &PublicKey) -> u32 {
+        if let Some(id) = self.publisher_ids.get(key) {
+            return *id;
+        }
+        let id = self.publishers.len() as u32;
+        self.publishers.push(*key);
+        self.publisher_ids.insert(*key, id);
+        id
+    }
+
+    /// The order of two indexed entries' ids (`Identity`'s order: publisher, then
+    /// local id — all are entries), mostly from [`Hot`] alone.
+    pub(super) fn id_cmp(&self, a: u32, b: u32) -> std::cmp::Ordering {
+        let (x, y) = (&self.hot[a as usize], &self.hot[b as usize]);
+        let first = if x.publisher == y.publisher {
+            x.local8.cmp(&y.local8)
+        } else {
+            self.publishers[x.publisher as usize].cmp(&self.publishers[y.publisher as usize])
+        };
+        first.then_with(|| {
+            let id = |slot: u32| self.doc(slot).map(|d| &d.id);
+            id(a).cmp(&id(b))
+        })
+    }
+
     fn code_id(&mut self, scheme: Scheme, code: &str) -> u32 {
         if let Some(id) = self.code_ids.get(&(scheme, code.into())) {
             return *id;
@@ -340,12 +373,15 @@ impl Inner {
                     postings::insert_sorted(self.filters.entry(key).or_default(), slot);
                 }
                 let valid = Date::parse(&e.valid_from).zip(Date::parse(&e.valid_until));
+                let publisher = self.publisher_id(&id.publisher);
                 self.hot.push(Hot {
                     issued_at: r.issued_at.0,
                     from: valid.map_or(i64::MAX, |v| v.0 .0),
                     until: valid.map_or(i64::MIN, |v| v.1 .0),
                     len: len as f32,
                     live: true,
+                    publisher,
+                    local8: local8(&id.local_id),
                 });
                 self.slots.insert(id.clone(), slot);
                 self.docs.push(Some(Doc {
@@ -462,6 +498,15 @@ impl Inner {
     pub(super) fn keys(&self) -> impl Iterator<Item = &Key> {
         self.filters.keys()
     }
+}
+
+/// The first 8 bytes of a local id as a big-endian number, zero-padded: when two
+/// differ, they order as the ids do (when equal, the ids must be compared).
+fn local8(local_id: &str) -> u64 {
+    let mut b = [0u8; 8];
+    let n = local_id.len().min(8);
+    b[..n].copy_from_slice(&local_id.as_bytes()[..n]);
+    u64::from_be_bytes(b)
 }
 
 fn code_opt(c: u32) -> Option<u32> {

@@ -278,15 +278,17 @@ fn run(
         v["why"] = why;
         results.push(v);
     }
-    Ok(json!({
+    let mut answer = json!({
         "total": total,
         "offset": offset,
         "limit": limit,
         "sort": sort,
         "today": today.to_string(),
         "query_terms": groups.iter().map(|g| json!({"text": g.text, "terms": g.terms.iter().map(|t| &t.0).collect::<Vec<_>>()})).collect::<Vec<_>>(),
-        "results": results,
-    }))
+    });
+    // Moved in, not serialised again.
+    answer["results"] = Value::Array(results);
+    Ok(answer)
 }
 
 /// A hit: slot and text score.
@@ -294,10 +296,9 @@ type Hit = (u32, f64);
 
 /// The first `k` hits in the order `sort` (ties by entry id).
 fn first_in_order(idx: &Inner, sort: &str, hits: impl Iterator<Item = Hit>, k: usize) -> Vec<Hit> {
-    let id = |slot: u32| idx.slot_doc(slot).map(|d| &d.id);
     if sort == "title" {
         let order = |a: &(Hit, String), b: &(Hit, String)| {
-            a.1.cmp(&b.1).then_with(|| id(a.0 .0).cmp(&id(b.0 .0)))
+            a.1.cmp(&b.1).then_with(|| idx.id_cmp(a.0 .0, b.0 .0))
         };
         let mut top = TopK::new(k, order);
         for h in hits {
@@ -315,7 +316,6 @@ fn first_in_order(idx: &Inner, sort: &str, hits: impl Iterator<Item = Hit>, k: u
 
 /// The order of hits under `sort` (but `title`), ties by entry id.
 fn hit_order<'a>(idx: &'a Inner, sort: &'a str) -> impl Fn(&Hit, &Hit) -> Ordering + 'a {
-    let id = |slot: u32| idx.slot_doc(slot).map(|d| &d.id);
     let issued = |h: &Hit| idx.hot[h.0 as usize].issued_at;
     let until = |h: &Hit| idx.slot_doc(h.0).map(|d| d.entry.valid_until.as_str());
     move |a: &Hit, b: &Hit| -> Ordering {
@@ -324,7 +324,7 @@ fn hit_order<'a>(idx: &'a Inner, sort: &'a str) -> impl Fn(&Hit, &Hit) -> Orderi
             "newest" => issued(b).cmp(&issued(a)),
             _ => until(a).cmp(&until(b)),
         };
-        first.then_with(|| id(a.0).cmp(&id(b.0)))
+        first.then_with(|| idx.id_cmp(a.0, b.0))
     }
 }
 
@@ -344,8 +344,7 @@ fn newest_first(idx: &Inner, admitted: &SlotSet, k: usize) -> Vec<Hit> {
             out.push((t, slot));
         }
     }
-    let id = |slot: u32| idx.slot_doc(slot).map(|d| &d.id);
-    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| id(a.1).cmp(&id(b.1))));
+    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| idx.id_cmp(a.1, b.1)));
     out.truncate(k);
     out.into_iter().map(|(_, slot)| (slot, 0.0)).collect()
 }

@@ -116,3 +116,30 @@ proptest! {
         prop_assert_eq!(idx.base_set(None).iter().collect::<Vec<_>>(), fresh(false));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Ties are broken by `Inner::id_cmp` (publisher table and 8-byte prefixes):
+    /// the same order as comparing the identities, also for ids sharing a prefix,
+    /// shorter than 8 bytes or prefixes of each other.
+    #[test]
+    fn id_order_from_the_slots_is_the_identity_order(
+        ids in proptest::collection::vec((0..3usize, "[ab:.-]{1,11}"), 1..40),
+    ) {
+        let kps: Vec<Keypair> = (0..3u8).map(|i| Keypair::from_seed(&[30 + i; 32])).collect();
+        let mut idx = Inner::default();
+        for (seq, (p, local)) in ids.iter().enumerate() {
+            idx.apply(&entry_at(&kps[*p], seq as u64 + 1, local, 1_795_000_000, "2027-01-01"));
+        }
+        let slots: Vec<u32> = (0..idx.hot.len() as u32)
+            .filter(|s| idx.slot_doc(*s).is_some())
+            .collect();
+        for &a in &slots {
+            for &b in &slots {
+                let (x, y) = (&idx.slot_doc(a).unwrap().id, &idx.slot_doc(b).unwrap().id);
+                prop_assert_eq!(idx.id_cmp(a, b), x.cmp(y), "{:?} {:?}", x, y);
+            }
+        }
+    }
+}
