@@ -9,7 +9,7 @@ use super::index::{Doc, Inner, Terms};
 use super::postings::SlotSet;
 use super::text::{self, QueryGroup};
 
-const BM25_K1: f64 = 1.2;
+pub(super) const BM25_K1: f64 = 1.2;
 const BM25_B: f64 = 0.75;
 
 /// What [`Inner::bm25_each`] keeps of one slot while it scores a query.
@@ -58,7 +58,7 @@ impl Inner {
         self.idf_of(self.df(term))
     }
 
-    fn idf_of(&self, df: usize) -> f64 {
+    pub(super) fn idf_of(&self, df: usize) -> f64 {
         let n = self.live as f64;
         let df = df as f64;
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
@@ -125,21 +125,39 @@ impl Inner {
                 // Strong terms (weight 1): the best one counts. Weak terms (a Han run's
                 // single characters): only when all of them occur, then their sum.
                 let n_weak = g.terms.iter().filter(|(_, w)| *w < 1.0).count() as u32;
+                let posting = |term: &str| {
+                    self.dict
+                        .get(term)
+                        .map_or(&[][..], |id| self.postings[*id as usize].as_slice())
+                };
+                // The weak sum counts only when every weak term occurs: if one occurs
+                // nowhere, the weak terms change nothing; otherwise the k-th weak term
+                // matters only to the documents that had the k before it.
+                let weak_possible = g
+                    .terms
+                    .iter()
+                    .all(|(t, w)| *w >= 1.0 || !posting(t).is_empty());
+                let mut weak_seen = 0u32;
                 for (term, w) in &g.terms {
-                    let Some(id) = self.dict.get(term.as_str()) else {
-                        continue;
-                    };
-                    let post = &self.postings[*id as usize];
+                    let post = posting(term);
                     if post.is_empty() {
                         continue;
                     }
-                    let idf = self.idf_of(post.len());
                     let weak = *w < 1.0;
+                    if weak && !weak_possible {
+                        continue;
+                    }
+                    let idf = self.idf_of(post.len());
+                    let before = weak_seen;
+                    weak_seen += u32::from(weak);
                     for &(slot, tf) in post {
                         if only.is_some_and(|o| !o.contains(slot)) {
                             continue;
                         }
                         let i = slot as usize;
+                        if weak && before > 0 && acc[i].weak_n != before {
+                            continue;
+                        }
                         let tf = f64::from(tf);
                         let s = w * (idf * tf * (BM25_K1 + 1.0) / (tf + norms[i]));
                         let a = &mut acc[i];

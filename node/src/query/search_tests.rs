@@ -143,3 +143,94 @@ proptest! {
         }
     }
 }
+
+/// Entries whose text is drawn from a few words (English and Han), so queries
+/// match many of them with many equal scores.
+fn text_entry(kp: &Keypair, seq: u64, local_id: &str, words: &[&str]) -> Record {
+    let mut v = sample_entry();
+    v["local_id"] = json!(local_id);
+    v["title"] = json!({"en": words.join(" ")});
+    v["summary"] = json!({"zh": words.concat()});
+    let b = body::prepare(Kind::Entry, &v).unwrap();
+    kp.sign(seq, Timestamp(1_795_000_000 + seq as i64), b)
+        .unwrap()
+}
+
+const WORDS: [&str; 8] = [
+    "solar", "battery", "pump", "wind", "锂电", "电池", "太阳", "监测",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Scoring only the admitted slots, with the weak-term shortcuts, gives each
+    /// of them exactly (bit for bit) the score and group count of a document-by-
+    /// document reference scoring every group's terms in order, and skips no match.
+    #[test]
+    fn shortcut_scoring_equals_exhaustive_scoring(
+        docs in proptest::collection::vec(proptest::collection::vec(0..WORDS.len(), 1..5), 1..40),
+        query in proptest::collection::vec(0..WORDS.len() + 1, 1..4),
+        mask in any::<u64>(),
+    ) {
+        let kp = Keypair::from_seed(&[41; 32]);
+        let mut idx = Inner::default();
+        for (i, ws) in docs.iter().enumerate() {
+            let words: Vec<&str> = ws.iter().map(|w| WORDS[*w]).collect();
+            idx.apply(&text_entry(&kp, i as u64 + 1, &format!("t{}", i % 30), &words));
+        }
+        // One more word that no entry has: "锂池" (its bigram and 锂… are rare).
+        let q: Vec<&str> = query.iter().map(|w| WORDS.get(*w).copied().unwrap_or("锂池")).collect();
+        let groups = text::query_groups(&q.join(" "), None);
+        let mut only = (*idx.base_set(None)).clone();
+        only.retain(|s| mask >> (s % 64) & 1 == 1);
+        let mut want = reference_scores(&idx, &groups);
+        want.retain(|(s, _, _)| only.contains(*s));
+        let mut got = Vec::new();
+        idx.bm25_each(&groups, Some(&only), |s, score, n| got.push((s, score, n)));
+        got.sort_by_key(|x| x.0);
+        prop_assert_eq!(got, want);
+    }
+}
+
+/// BM25 of every document, one at a time: per group the best strong term, or the
+/// sum of the weak terms (in order) when all occur.
+fn reference_scores(idx: &Inner, groups: &[text::QueryGroup]) -> Vec<(u32, f64, usize)> {
+    let mut out = Vec::new();
+    for slot in 0..idx.hot.len() as u32 {
+        let Some(doc) = idx.slot_doc(slot) else {
+            continue;
+        };
+        let norm = idx.bm25_norm(f64::from(idx.hot[slot as usize].len));
+        let (mut score, mut matched) = (0.0, 0);
+        for g in groups {
+            let n_weak = g.terms.iter().filter(|(_, w)| *w < 1.0).count();
+            let (mut best, mut weak, mut weak_n) = (0.0f64, 0.0, 0);
+            for (term, w) in &g.terms {
+                let Some(id) = idx.dict.get(term.as_str()) else {
+                    continue;
+                };
+                let Ok(j) = doc.terms.ids.binary_search_by_key(id, |x| x.0) else {
+                    continue;
+                };
+                let tf = f64::from(doc.terms.ids[j].1);
+                let idf = idx.idf_of(idx.postings[*id as usize].len());
+                let s = w * (idf * tf * (super::super::score::BM25_K1 + 1.0) / (tf + norm));
+                if *w < 1.0 {
+                    weak += s;
+                    weak_n += 1;
+                } else if s > best {
+                    best = s;
+                }
+            }
+            let all_weak = n_weak > 0 && weak_n == n_weak;
+            if best > 0.0 || all_weak {
+                score += if all_weak && weak > best { weak } else { best };
+                matched += 1;
+            }
+        }
+        if matched > 0 {
+            out.push((slot, score, matched));
+        }
+    }
+    out
+}
