@@ -10,7 +10,10 @@
 //! only its sorted `(term id, tf)` list (to score it against another and to remove
 //! it). Classification codes are interned too (code ids). The fields a search reads
 //! for every candidate (liveness, issue time, validity, text length) sit in one
-//! compact array ([`Hot`]) beside the documents.
+//! compact array ([`Hot`]) beside the documents, with what breaks ties by id (a
+//! publisher id, the local id's first bytes). Every live slot is also kept in
+//! issue-time order (`by_time`), and what a search derives from all slots (the live
+//! and valid set of a day, BM25 length norms) is cached per index generation.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};

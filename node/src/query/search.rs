@@ -1,8 +1,10 @@
 //! `GET /v1/search` over the index: every filter becomes a set of slots, taken from
-//! the posting lists ([`super::postings`]) once per query; candidates are the
-//! documents the text matched (or, without text, the smallest filter's slots), each
-//! checked against the other sets and validity; only the first `offset + limit` hits
-//! in order are picked and explained.
+//! the posting lists ([`super::postings`]) once per query, and all are ANDed into
+//! the cached set of live (valid today) slots ([`Inner::base_set`]). With text, only
+//! the admitted documents' postings are scored, streaming into a bounded top-k;
+//! without, the total is the set's size and `newest` walks the issue-time order
+//! ([`Inner::by_time`]) until the page is full. Only the first `offset + limit` hits
+//! in order are kept and explained.
 
 use std::cmp::Ordering;
 
