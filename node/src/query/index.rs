@@ -10,17 +10,20 @@
 //! only its sorted `(term id, tf)` list (to score it against another and to remove
 //! it). Classification codes are interned too (code ids). The fields a search reads
 //! for every candidate (liveness, issue time, validity, text length) sit in one
-//! compact array ([`Hot`]) beside the documents.
+//! compact array ([`Hot`]) beside the documents, with what breaks ties by id (a
+//! publisher id, the local id's first bytes). Every live slot is also kept in
+//! issue-time order (`by_time`), and what a search derives from all slots (the live
+//! and valid set of a day, BM25 length norms) is cached per index generation.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use techmesh_protocol::body::{Body, Entry, Event, Kind};
 use techmesh_protocol::codes::Scheme;
-use techmesh_protocol::record::{Identity, Record, RecordHash};
+use techmesh_protocol::record::{Identity, PublicKey, Record, RecordHash};
 use techmesh_protocol::time::{Date, Timestamp};
 
-use super::postings::{self, Key};
+use super::postings::{self, Key, SlotSet};
 use super::text;
 use crate::ingest::RecordObserver;
 use crate::store::{ListFilter, Store, StoreError};
@@ -107,6 +110,11 @@ pub(super) struct Hot {
     /// Weighted text length (0 for an empty slot).
     pub len: f32,
     pub live: bool,
+    /// The publisher (an id of the index's publisher table) and the first 8 bytes of
+    /// the local id (big-endian, zero-padded): ties are broken by entry id, and
+    /// these decide most comparisons without reading the document.
+    pub publisher: u32,
+    pub local8: u64,
 }
 
 impl Hot {
@@ -150,7 +158,30 @@ pub struct Inner {
     code_ids: HashMap<(Scheme, Box<str>), u32>,
     pub(super) codes: Vec<CodeInfo>,
     events: HashMap<Identity, EventDoc>,
+    /// Publishers of entries (ids are never reused), and back.
+    publishers: Vec<PublicKey>,
+    publisher_ids: HashMap<PublicKey, u32>,
+    /// Every live slot by `(issued_at, slot)`: `newest` walks it from the end and
+    /// stops after the page, instead of ordering every hit.
+    pub(super) by_time: BTreeSet<(i64, u32)>,
+    /// Changes with every change of the entries (a new value after each apply or
+    /// removal), so what is derived from them can be cached.
+    generation: u64,
+    /// The live (and valid on a day) slots of one generation: see [`Inner::base_set`].
+    base_cache: Mutex<Vec<BaseSet>>,
+    /// Each slot's BM25 length norm, of one generation: see [`Inner::norms`].
+    norm_cache: Mutex<Option<(u64, Arc<Vec<f64>>)>>,
 }
+
+/// A cached base set: the live slots, and when `day` is set, only those valid then.
+struct BaseSet {
+    generation: u64,
+    day: Option<i64>,
+    set: Arc<SlotSet>,
+}
+
+/// Base sets kept at once (a day's valid set, the live set, and a day or two more).
+const BASE_SETS_KEPT: usize = 4;
 
 impl Inner {
     fn remove(&mut self, id: &Identity) {
@@ -161,9 +192,12 @@ impl Inner {
         let Some(slot) = self.slots.remove(id) else {
             return;
         };
+        self.generation += 1;
         if let Some(doc) = self.docs.get_mut(slot as usize).and_then(Option::take) {
             self.live -= 1;
             self.hot[slot as usize].live = false;
+            self.by_time
+                .remove(&(self.hot[slot as usize].issued_at, slot));
             self.total_len -= doc.terms.len;
             for &(t, _) in doc.terms.ids.iter() {
                 let p = &mut self.postings[t as usize];
@@ -207,6 +241,10 @@ impl Inner {
         }
         self.docs = docs;
         self.hot = hot;
+        self.by_time = std::mem::take(&mut self.by_time)
+            .into_iter()
+            .map(|(t, slot)| (t, renumber[slot as usize]))
+            .collect();
         for slot in self.slots.values_mut() {
             *slot = renumber[*slot as usize];
         }
@@ -237,6 +275,31 @@ impl Inner {
         self.dict.insert(t, id);
         self.postings.push(Vec::new());
         id
+    }
+
+    fn publisher_id(&mut self, key: &PublicKey) -> u32 {
+        if let Some(id) = self.publisher_ids.get(key) {
+            return *id;
+        }
+        let id = self.publishers.len() as u32;
+        self.publishers.push(*key);
+        self.publisher_ids.insert(*key, id);
+        id
+    }
+
+    /// The order of two indexed entries' ids (`Identity`'s order: publisher, then
+    /// local id — all are entries), mostly from [`Hot`] alone.
+    pub(super) fn id_cmp(&self, a: u32, b: u32) -> std::cmp::Ordering {
+        let (x, y) = (&self.hot[a as usize], &self.hot[b as usize]);
+        let first = if x.publisher == y.publisher {
+            x.local8.cmp(&y.local8)
+        } else {
+            self.publishers[x.publisher as usize].cmp(&self.publishers[y.publisher as usize])
+        };
+        first.then_with(|| {
+            let id = |slot: u32| self.doc(slot).map(|d| &d.id);
+            id(a).cmp(&id(b))
+        })
     }
 
     fn code_id(&mut self, scheme: Scheme, code: &str) -> u32 {
@@ -274,7 +337,7 @@ impl Inner {
         }
     }
 
-    fn apply(&mut self, r: &Record) {
+    pub(super) fn apply(&mut self, r: &Record) {
         let id = r.identity();
         match &r.body {
             Body::Entry(e) => {
@@ -284,7 +347,9 @@ impl Inner {
                     }
                 }
                 self.remove(&id);
+                self.generation += 1;
                 let slot = self.docs.len() as u32;
+                self.by_time.insert((r.issued_at.0, slot));
                 let (tf, len) = term_bag(e);
                 let mut ids: Vec<(u32, f32)> = tf
                     .into_iter()
@@ -311,12 +376,15 @@ impl Inner {
                     postings::insert_sorted(self.filters.entry(key).or_default(), slot);
                 }
                 let valid = Date::parse(&e.valid_from).zip(Date::parse(&e.valid_until));
+                let publisher = self.publisher_id(&id.publisher);
                 self.hot.push(Hot {
                     issued_at: r.issued_at.0,
                     from: valid.map_or(i64::MAX, |v| v.0 .0),
                     until: valid.map_or(i64::MIN, |v| v.1 .0),
                     len: len as f32,
                     live: true,
+                    publisher,
+                    local8: local8(&id.local_id),
                 });
                 self.slots.insert(id.clone(), slot);
                 self.docs.push(Some(Doc {
@@ -383,10 +451,65 @@ impl Inner {
         self.filters.get(key).map_or(&[], Vec::as_slice)
     }
 
+    /// The live slots, or with `day` only those valid on it: cached per generation
+    /// of the index and day, so most searches take it without a pass over the slots.
+    pub(super) fn base_set(&self, day: Option<Date>) -> Arc<SlotSet> {
+        let day = day.map(|d| d.0);
+        let mut cache = self.base_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|b| b.generation == self.generation);
+        if let Some(b) = cache.iter().find(|b| b.day == day) {
+            return b.set.clone();
+        }
+        let mut set = SlotSet::new(self.hot.len());
+        for (slot, h) in self.hot.iter().enumerate() {
+            if h.live && day.is_none_or(|d| h.valid_on(Date(d))) {
+                set.insert(slot as u32);
+            }
+        }
+        let set = Arc::new(set);
+        if cache.len() >= BASE_SETS_KEPT {
+            cache.remove(0);
+        }
+        cache.push(BaseSet {
+            generation: self.generation,
+            day,
+            set: set.clone(),
+        });
+        set
+    }
+
+    /// Each slot's BM25 length normalisation `k1 · (1 − b + b · len ÷ avg len)`,
+    /// cached per generation (it changes with the average length).
+    pub(super) fn norms(&self) -> Arc<Vec<f64>> {
+        let mut cache = self.norm_cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((generation, norms)) = &*cache {
+            if *generation == self.generation {
+                return norms.clone();
+            }
+        }
+        let norms: Arc<Vec<f64>> = Arc::new(
+            self.hot
+                .iter()
+                .map(|h| self.bm25_norm(f64::from(h.len)))
+                .collect(),
+        );
+        *cache = Some((self.generation, norms.clone()));
+        norms
+    }
+
     /// Every filter key that has entries.
     pub(super) fn keys(&self) -> impl Iterator<Item = &Key> {
         self.filters.keys()
     }
+}
+
+/// The first 8 bytes of a local id as a big-endian number, zero-padded: when two
+/// differ, they order as the ids do (when equal, the ids must be compared).
+fn local8(local_id: &str) -> u64 {
+    let mut b = [0u8; 8];
+    let n = local_id.len().min(8);
+    b[..n].copy_from_slice(&local_id.as_bytes()[..n]);
+    u64::from_be_bytes(b)
 }
 
 fn code_opt(c: u32) -> Option<u32> {

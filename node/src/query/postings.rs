@@ -2,7 +2,7 @@
 //! a [`Key`] per filterable property of an entry (type, organisation country, target
 //! countries, scope, events, transfer modes, maturity, and every classification code
 //! with its hierarchy ancestors), sets of slots as bits ([`SlotSet`]) to combine them,
-//! and the bounded selection of the first hits in an order ([`top_k`]).
+//! and the bounded selection of the first hits in an order ([`TopK`], [`top_k`]).
 
 use std::cmp::Ordering;
 
@@ -137,6 +137,31 @@ impl SlotSet {
         self.count == 0
     }
 
+    /// Keep only the slots also in `other` (a word-wise AND).
+    pub fn intersect(&mut self, other: &SlotSet) {
+        let mut count = 0;
+        for (i, w) in self.words.iter_mut().enumerate() {
+            *w &= other.words.get(i).copied().unwrap_or(0);
+            count += w.count_ones() as usize;
+        }
+        self.count = count;
+    }
+
+    /// Keep only the slots `keep` admits.
+    pub fn retain(&mut self, mut keep: impl FnMut(u32) -> bool) {
+        for (i, w) in self.words.iter_mut().enumerate() {
+            let mut bits = *w;
+            while bits != 0 {
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                if !keep(i as u32 * 64 + b) {
+                    *w &= !(1 << b);
+                    self.count -= 1;
+                }
+            }
+        }
+    }
+
     /// The slots, ascending.
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         self.words.iter().enumerate().flat_map(|(i, &w)| {
@@ -156,33 +181,44 @@ impl SlotSet {
 /// The first `k` of `items` in `order` (a total order), sorted: a bounded heap, so
 /// picking one page of many hits costs a pass over them, not a sort of them all.
 pub fn top_k<T>(items: Vec<T>, k: usize, order: impl Fn(&T, &T) -> Ordering) -> Vec<T> {
-    if k >= items.len() {
-        let mut all = items;
-        all.sort_by(&order);
-        return all;
+    let mut top = TopK::new(k, order);
+    for item in items {
+        top.push(item);
     }
-    if k == 0 {
-        return Vec::new();
+    top.into_sorted()
+}
+
+/// The streaming form of [`top_k`]: items are pushed one by one (no list of them
+/// all is ever built).
+pub struct TopK<T, F> {
+    k: usize,
+    order: F,
+    /// A max-heap under `order`: its root is the worst of the best `k` so far.
+    heap: Vec<T>,
+}
+
+impl<T, F: Fn(&T, &T) -> Ordering> TopK<T, F> {
+    pub fn new(k: usize, order: F) -> TopK<T, F> {
+        TopK {
+            k,
+            order,
+            heap: Vec::with_capacity(k.min(1024)),
+        }
     }
-    // A max-heap under `order`: its root is the worst of the best k so far.
-    let mut heap: Vec<T> = Vec::with_capacity(k);
-    let sift_down = |heap: &mut Vec<T>, mut i: usize| loop {
-        let (l, r) = (2 * i + 1, 2 * i + 2);
-        let mut worst = i;
-        if l < heap.len() && order(&heap[l], &heap[worst]) == Ordering::Greater {
-            worst = l;
-        }
-        if r < heap.len() && order(&heap[r], &heap[worst]) == Ordering::Greater {
-            worst = r;
-        }
-        if worst == i {
+
+    /// Would `item` be kept (is it before the worst kept one, or is there room)?
+    pub fn admits(&self, item: &T) -> bool {
+        self.heap.len() < self.k
+            || (self.k > 0 && (self.order)(item, &self.heap[0]) == Ordering::Less)
+    }
+
+    pub fn push(&mut self, item: T) {
+        if self.k == 0 {
             return;
         }
-        heap.swap(i, worst);
-        i = worst;
-    };
-    for item in items {
-        if heap.len() < k {
+        let order = &self.order;
+        let heap = &mut self.heap;
+        if heap.len() < self.k {
             heap.push(item);
             let mut i = heap.len() - 1;
             while i > 0 {
@@ -195,11 +231,31 @@ pub fn top_k<T>(items: Vec<T>, k: usize, order: impl Fn(&T, &T) -> Ordering) -> 
             }
         } else if order(&item, &heap[0]) == Ordering::Less {
             heap[0] = item;
-            sift_down(&mut heap, 0);
+            let mut i = 0;
+            loop {
+                let (l, r) = (2 * i + 1, 2 * i + 2);
+                let mut worst = i;
+                if l < heap.len() && order(&heap[l], &heap[worst]) == Ordering::Greater {
+                    worst = l;
+                }
+                if r < heap.len() && order(&heap[r], &heap[worst]) == Ordering::Greater {
+                    worst = r;
+                }
+                if worst == i {
+                    break;
+                }
+                heap.swap(i, worst);
+                i = worst;
+            }
         }
     }
-    heap.sort_by(&order);
-    heap
+
+    /// The kept items, first first.
+    pub fn into_sorted(self) -> Vec<T> {
+        let mut heap = self.heap;
+        heap.sort_by(&self.order);
+        heap
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +280,13 @@ mod tests {
         assert_eq!(s.len(), 4);
         assert!(s.contains(64) && !s.contains(65) && !s.contains(10_000));
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![0, 3, 64, 199]);
+        let mut t = SlotSet::new(100);
+        t.extend(&[0, 5, 64, 99]);
+        let mut u = s.clone();
+        u.intersect(&t);
+        assert_eq!((u.len(), u.iter().collect::<Vec<_>>()), (2, vec![0, 64]));
+        s.retain(|x| x % 2 == 1);
+        assert_eq!((s.len(), s.iter().collect::<Vec<_>>()), (2, vec![3, 199]));
     }
 
     #[test]

@@ -6,18 +6,32 @@ use std::collections::HashMap;
 use techmesh_protocol::record::Identity;
 
 use super::index::{Doc, Inner, Terms};
+use super::postings::SlotSet;
 use super::text::{self, QueryGroup};
 
-const BM25_K1: f64 = 1.2;
+pub(super) const BM25_K1: f64 = 1.2;
 const BM25_B: f64 = 0.75;
 
-/// Per-thread scratch of [`Inner::bm25_slots`], indexed by slot; every entry it
+/// What [`Inner::bm25_each`] keeps of one slot while it scores a query.
+#[derive(Debug, Default, Clone, Copy)]
+struct Acc {
+    /// Best strong term of the current group.
+    best: f64,
+    /// Sum of the weak terms of the current group, and how many of them occurred.
+    weak: f64,
+    weak_n: u32,
+    /// Groups matched so far, and their score.
+    groups: u32,
+    score: f64,
+}
+
+/// Per-thread scratch of [`Inner::bm25_each`], indexed by slot; every entry it
 /// touches is reset before it returns.
 #[derive(Default)]
 struct Scratch {
-    best: Vec<f64>,
-    weak: Vec<(f64, u32)>,
-    acc: Vec<(f64, u32)>,
+    acc: Vec<Acc>,
+    touched: Vec<u32>,
+    matched: Vec<u32>,
 }
 
 thread_local! {
@@ -44,15 +58,19 @@ impl Inner {
         self.idf_of(self.df(term))
     }
 
-    fn idf_of(&self, df: usize) -> f64 {
+    pub(super) fn idf_of(&self, df: usize) -> f64 {
         let n = self.live as f64;
         let df = df as f64;
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
     }
 
     fn bm25_term(&self, tf: f64, len: f64, idf: f64) -> f64 {
-        let norm = BM25_K1 * (1.0 - BM25_B + BM25_B * len / self.avg_len());
-        idf * tf * (BM25_K1 + 1.0) / (tf + norm)
+        idf * tf * (BM25_K1 + 1.0) / (tf + self.bm25_norm(len))
+    }
+
+    /// BM25's length normalisation of a document of weighted length `len`.
+    pub(super) fn bm25_norm(&self, len: f64) -> f64 {
+        BM25_K1 * (1.0 - BM25_B + BM25_B * len / self.avg_len())
     }
 
     /// BM25 of each document matching at least one group: `(doc, score, groups
@@ -72,76 +90,111 @@ impl Inner {
             .collect()
     }
 
-    /// As [`Inner::bm25`], by slot in slot order (what search iterates over: only
-    /// the documents the text matched).
+    /// As [`Inner::bm25`], by slot in slot order.
     pub(super) fn bm25_slots(&self, groups: &[QueryGroup]) -> Vec<(u32, f64, usize)> {
+        let mut out = Vec::new();
+        self.bm25_each(groups, None, |slot, s, n| out.push((slot, s, n)));
+        out.sort_unstable_by_key(|x| x.0);
+        out
+    }
+
+    /// Call `f(slot, score, groups matched)` for each document matching at least one
+    /// group (in no particular order), only for the slots in `only` if given (a
+    /// document's score depends on its own postings alone, so the others are skipped
+    /// before any work on them). What search iterates over: only the documents the
+    /// text matched.
+    pub(super) fn bm25_each(
+        &self,
+        groups: &[QueryGroup],
+        only: Option<&SlotSet>,
+        mut f: impl FnMut(u32, f64, usize),
+    ) {
         let n = self.docs.len();
-        let avg = self.avg_len();
+        let norms = self.norms();
         SCRATCH.with(|scratch| {
             let mut sc = scratch.borrow_mut();
-            let Scratch { best, weak, acc } = &mut *sc;
-            best.resize(n.max(best.len()), 0.0);
-            weak.resize(n.max(weak.len()), (0.0, 0));
-            acc.resize(n.max(acc.len()), (0.0, 0));
-            let mut matched: Vec<u32> = Vec::new();
-            let mut touched: Vec<u32> = Vec::new();
+            let Scratch {
+                acc,
+                touched,
+                matched,
+            } = &mut *sc;
+            if acc.len() < n {
+                acc.resize(n, Acc::default());
+            }
             for g in groups {
                 // Strong terms (weight 1): the best one counts. Weak terms (a Han run's
                 // single characters): only when all of them occur, then their sum.
                 let n_weak = g.terms.iter().filter(|(_, w)| *w < 1.0).count() as u32;
+                let posting = |term: &str| {
+                    self.dict
+                        .get(term)
+                        .map_or(&[][..], |id| self.postings[*id as usize].as_slice())
+                };
+                // The weak sum counts only when every weak term occurs: if one occurs
+                // nowhere, the weak terms change nothing; otherwise the k-th weak term
+                // matters only to the documents that had the k before it.
+                let weak_possible = g
+                    .terms
+                    .iter()
+                    .all(|(t, w)| *w >= 1.0 || !posting(t).is_empty());
+                let mut weak_seen = 0u32;
                 for (term, w) in &g.terms {
-                    let Some(id) = self.dict.get(term.as_str()) else {
-                        continue;
-                    };
-                    let post = &self.postings[*id as usize];
+                    let post = posting(term);
                     if post.is_empty() {
                         continue;
                     }
+                    let weak = *w < 1.0;
+                    if weak && !weak_possible {
+                        continue;
+                    }
                     let idf = self.idf_of(post.len());
+                    let before = weak_seen;
+                    weak_seen += u32::from(weak);
                     for &(slot, tf) in post {
+                        if only.is_some_and(|o| !o.contains(slot)) {
+                            continue;
+                        }
                         let i = slot as usize;
+                        if weak && before > 0 && acc[i].weak_n != before {
+                            continue;
+                        }
                         let tf = f64::from(tf);
-                        let len = f64::from(self.hot[i].len);
-                        let norm = BM25_K1 * (1.0 - BM25_B + BM25_B * len / avg);
-                        let s = w * (idf * tf * (BM25_K1 + 1.0) / (tf + norm));
-                        if best[i] == 0.0 && weak[i].1 == 0 {
+                        let s = w * (idf * tf * (BM25_K1 + 1.0) / (tf + norms[i]));
+                        let a = &mut acc[i];
+                        if a.best == 0.0 && a.weak_n == 0 {
                             touched.push(slot);
                         }
-                        if *w < 1.0 {
-                            weak[i].0 += s;
-                            weak[i].1 += 1;
-                        } else if s > best[i] {
-                            best[i] = s;
+                        if weak {
+                            a.weak += s;
+                            a.weak_n += 1;
+                        } else if s > a.best {
+                            a.best = s;
                         }
                     }
                 }
-                for &slot in &touched {
-                    let i = slot as usize;
-                    let mut b = best[i];
-                    if n_weak > 0 && weak[i].1 == n_weak && weak[i].0 > b {
-                        b = weak[i].0;
+                for &slot in touched.iter() {
+                    let a = &mut acc[slot as usize];
+                    let all_weak = n_weak > 0 && a.weak_n == n_weak;
+                    let mut b = a.best;
+                    if all_weak && a.weak > b {
+                        b = a.weak;
                     }
-                    let counted = best[i] > 0.0 || (n_weak > 0 && weak[i].1 == n_weak);
-                    if counted {
-                        if acc[i].1 == 0 {
+                    if a.best > 0.0 || all_weak {
+                        if a.groups == 0 {
                             matched.push(slot);
                         }
-                        acc[i].0 += b;
-                        acc[i].1 += 1;
+                        a.score += b;
+                        a.groups += 1;
                     }
-                    best[i] = 0.0;
-                    weak[i] = (0.0, 0);
+                    (a.best, a.weak, a.weak_n) = (0.0, 0.0, 0);
                 }
                 touched.clear();
             }
-            matched.sort_unstable();
-            matched
-                .into_iter()
-                .map(|slot| {
-                    let (score, groups) = std::mem::take(&mut acc[slot as usize]);
-                    (slot, score, groups as usize)
-                })
-                .collect()
+            for &slot in matched.iter() {
+                let a = std::mem::take(&mut acc[slot as usize]);
+                f(slot, a.score, a.groups as usize);
+            }
+            matched.clear();
         })
     }
 

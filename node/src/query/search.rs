@@ -1,8 +1,10 @@
 //! `GET /v1/search` over the index: every filter becomes a set of slots, taken from
-//! the posting lists ([`super::postings`]) once per query; candidates are the
-//! documents the text matched (or, without text, the smallest filter's slots), each
-//! checked against the other sets and validity; only the first `offset + limit` hits
-//! in order are picked and explained.
+//! the posting lists ([`super::postings`]) once per query, and all are ANDed into
+//! the cached set of live (valid today) slots ([`Inner::base_set`]). With text, only
+//! the admitted documents' postings are scored, streaming into a bounded top-k;
+//! without, the total is the set's size and `newest` walks the issue-time order
+//! ([`Inner::by_time`]) until the page is full. Only the first `offset + limit` hits
+//! in order are kept and explained.
 
 use std::cmp::Ordering;
 
@@ -13,7 +15,7 @@ use techmesh_protocol::codes::{self, Scheme};
 
 use super::index::{Doc, Inner};
 use super::matching::{self, code_match, entry_json, round, Translations};
-use super::postings::{top_k, Key, SlotSet};
+use super::postings::{Key, SlotSet, TopK};
 use super::{
     list, parse_mode, parse_scheme_code, text, today, SearchParams, DEFAULT_LIMIT, MAX_LIMIT,
     NEEDS_RUNNING_NODE,
@@ -213,68 +215,44 @@ fn run(
             .collect();
         sets.push(union(idx, fits));
     }
-    sets.sort_by_key(SlotSet::len);
-
-    let admit = |slot: u32| -> bool {
-        let Some(hot) = idx.hot.get(slot as usize) else {
-            return false;
-        };
-        hot.live
-            && (!valid_only || hot.valid_on(today))
-            && sets.iter().all(|s| s.contains(slot))
-            && keep.is_none_or(|k| idx.slot_doc(slot).is_some_and(k))
-    };
-    // (slot, text score, title key when sorting by title)
-    type Hit = (u32, f64, String);
-    let mut hits: Vec<Hit> = Vec::new();
-    if has_text {
-        let n_groups = groups.len() as f64;
-        for (slot, s, n) in idx.bm25_slots(&groups) {
-            if admit(slot) {
-                // Every group matched ranks above a partial match.
-                hits.push((slot, s * (0.5 + 0.5 * (n as f64 / n_groups)), String::new()));
-            }
-        }
-    } else if let Some(smallest) = sets.first() {
-        hits.extend(
-            smallest
-                .iter()
-                .filter(|s| admit(*s))
-                .map(|s| (s, 0.0, String::new())),
-        );
-    } else {
-        hits.extend(
-            (0..idx.docs.len() as u32)
-                .filter(|s| admit(*s))
-                .map(|s| (s, 0.0, String::new())),
-        );
+    // The admitted slots: live, valid today (unless asked otherwise), in every
+    // filter set and kept by `keep`.
+    let mut admitted: SlotSet = (*idx.base_set(valid_only.then_some(today))).clone();
+    for s in &sets {
+        admitted.intersect(s);
     }
-    let total = hits.len();
-
-    let doc = |slot: u32| idx.slot_doc(slot);
-    let id = |h: &Hit| doc(h.0).map(|d| &d.id);
-    if sort == "title" {
-        for h in &mut hits {
-            h.2 = doc(h.0).map(|d| title_of(&d.entry)).unwrap_or_default();
-        }
+    if let Some(keep) = keep {
+        admitted.retain(|slot| idx.slot_doc(slot).is_some_and(keep));
     }
-    let issued = |h: &Hit| idx.hot[h.0 as usize].issued_at;
-    let until = |h: &Hit| doc(h.0).map(|d| d.entry.valid_until.as_str());
-    let order = |a: &Hit, b: &Hit| -> Ordering {
-        let first = match sort.as_str() {
-            "relevance" => b.1.total_cmp(&a.1),
-            "newest" => issued(b).cmp(&issued(a)),
-            "valid_until" => until(a).cmp(&until(b)),
-            _ => a.2.cmp(&b.2),
-        };
-        first.then_with(|| id(a).cmp(&id(b)))
-    };
     let limit = p.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
     let offset = p.offset.unwrap_or(0);
     // Only the first offset + limit hits in order are shown.
-    let shown = top_k(hits, offset.saturating_add(limit), order);
+    let want = offset.saturating_add(limit);
+    let (total, shown) = if has_text {
+        let n_groups = groups.len() as f64;
+        let mut total = 0;
+        let mut top = TopK::new(want, hit_order(idx, &sort));
+        idx.bm25_each(&groups, Some(&admitted), |slot, s, n| {
+            total += 1;
+            // Every group matched ranks above a partial match.
+            top.push((slot, s * (0.5 + 0.5 * (n as f64 / n_groups))));
+        });
+        (total, top.into_sorted())
+    } else {
+        let total = admitted.len();
+        // Walking the issue-time order visits about want × live ÷ total slots;
+        // ordering the hits costs a pass over all of them.
+        let walk = want.saturating_mul(idx.live) <= total.saturating_mul(total);
+        let shown = if sort == "newest" && walk {
+            newest_first(idx, &admitted, want)
+        } else {
+            first_in_order(idx, &sort, admitted.iter().map(|s| (s, 0.0)), want)
+        };
+        (total, shown)
+    };
+    let doc = |slot: u32| idx.slot_doc(slot);
     let mut results: Vec<Value> = Vec::new();
-    for (slot, s, _) in shown.into_iter().skip(offset).take(limit) {
+    for (slot, s) in shown.into_iter().skip(offset).take(limit) {
         let Some(doc) = doc(slot) else {
             continue;
         };
@@ -302,15 +280,75 @@ fn run(
         v["why"] = why;
         results.push(v);
     }
-    Ok(json!({
+    let mut answer = json!({
         "total": total,
         "offset": offset,
         "limit": limit,
         "sort": sort,
         "today": today.to_string(),
         "query_terms": groups.iter().map(|g| json!({"text": g.text, "terms": g.terms.iter().map(|t| &t.0).collect::<Vec<_>>()})).collect::<Vec<_>>(),
-        "results": results,
-    }))
+    });
+    // Moved in, not serialised again.
+    answer["results"] = Value::Array(results);
+    Ok(answer)
+}
+
+/// A hit: slot and text score.
+type Hit = (u32, f64);
+
+/// The first `k` hits in the order `sort` (ties by entry id).
+fn first_in_order(idx: &Inner, sort: &str, hits: impl Iterator<Item = Hit>, k: usize) -> Vec<Hit> {
+    if sort == "title" {
+        let order = |a: &(Hit, String), b: &(Hit, String)| {
+            a.1.cmp(&b.1).then_with(|| idx.id_cmp(a.0 .0, b.0 .0))
+        };
+        let mut top = TopK::new(k, order);
+        for h in hits {
+            let t = idx.slot_doc(h.0).map(|d| title_of(&d.entry));
+            top.push((h, t.unwrap_or_default()));
+        }
+        return top.into_sorted().into_iter().map(|x| x.0).collect();
+    }
+    let mut top = TopK::new(k, hit_order(idx, sort));
+    for h in hits {
+        top.push(h);
+    }
+    top.into_sorted()
+}
+
+/// The order of hits under `sort` (but `title`), ties by entry id.
+fn hit_order<'a>(idx: &'a Inner, sort: &'a str) -> impl Fn(&Hit, &Hit) -> Ordering + 'a {
+    let issued = |h: &Hit| idx.hot[h.0 as usize].issued_at;
+    let until = |h: &Hit| idx.slot_doc(h.0).map(|d| d.entry.valid_until.as_str());
+    move |a: &Hit, b: &Hit| -> Ordering {
+        let first = match sort {
+            "relevance" => b.1.total_cmp(&a.1),
+            "newest" => issued(b).cmp(&issued(a)),
+            _ => until(a).cmp(&until(b)),
+        };
+        first.then_with(|| idx.id_cmp(a.0, b.0))
+    }
+}
+
+/// The first `k` admitted slots, newest first (ties by entry id): a walk of the
+/// issue-time order from its end that stops after `k` hits and the rest of the
+/// last one's issue time.
+fn newest_first(idx: &Inner, admitted: &SlotSet, k: usize) -> Vec<Hit> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut out: Vec<(i64, u32)> = Vec::new();
+    for &(t, slot) in idx.by_time.iter().rev() {
+        if out.len() >= k && out.last().is_some_and(|l| l.0 != t) {
+            break;
+        }
+        if admitted.contains(slot) {
+            out.push((t, slot));
+        }
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| idx.id_cmp(a.1, b.1)));
+    out.truncate(k);
+    out.into_iter().map(|(_, slot)| (slot, 0.0)).collect()
 }
 
 fn title_of(e: &Entry) -> String {
@@ -321,3 +359,7 @@ fn title_of(e: &Entry) -> String {
         .unwrap_or_default()
         .to_lowercase()
 }
+
+#[cfg(test)]
+#[path = "search_tests.rs"]
+mod tests;
