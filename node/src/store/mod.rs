@@ -11,7 +11,9 @@
 
 mod check;
 mod format;
+mod indexlog;
 mod keys;
+mod memindex;
 mod segments;
 mod sled_store;
 
@@ -19,7 +21,11 @@ pub use keys::{IndexKey, SyncItem};
 pub use sled_store::SledStore;
 
 #[cfg(test)]
+mod format_tests;
+#[cfg(test)]
 mod prop_tests;
+#[cfg(test)]
+mod replay_tests;
 #[cfg(test)]
 mod tests;
 

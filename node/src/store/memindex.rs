@@ -1,0 +1,446 @@
+//! The in-memory index of store format 4: one fixed-size [`Row`] per current version
+//! (80 bytes), found by identity digest (ordered, for sync ranges and the digest) and
+//! by record hash; per-publisher watermarks and the `(publisher, seq) → hash` of every
+//! version ever seen; running counts. It is rebuilt at open by replaying the index log
+//! (`indexlog.rs`), and changed only through [`MemIndex::apply`] with the same
+//! [`Change`]s the log holds, so the state after a reopen equals the state before.
+//!
+//! Sizing (per record at 1 M): the row 80 B; its `by_digest` entry (20 B in B-tree
+//! nodes); its `by_hash` entry (12 B in a hash table); its seq entry (12 B), which
+//! points at the row while the version is current and holds a full hash (32 B in
+//! `superseded`) only once it is superseded or purged.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use techmesh_protocol::body::Scope;
+use techmesh_protocol::record::{PublicKey, RecordHash};
+use techmesh_protocol::Kind;
+
+use super::keys::{self, SyncItem};
+use super::segments::{Location, SegmentEnd};
+use super::Counts;
+
+/// A hasher for keys that are integers (seqs) or already uniform (hash prefixes).
+#[derive(Default)]
+pub struct Mix(u64);
+
+impl Hasher for Mix {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(self.0 ^ u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        let m = (x ^ self.0.rotate_left(5)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = m ^ (m >> 32);
+    }
+}
+
+type Fast<K, V> = HashMap<K, V, BuildHasherDefault<Mix>>;
+
+/// Seq entries with this bit set index `superseded`; others are row slots.
+const SUPERSEDED: u32 = 1 << 31;
+
+/// One current version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    pub digest: [u8; 16],
+    pub hash: [u8; 32],
+    pub seq: u64,
+    /// Offset of the record's frame in its segment.
+    pub offset: u64,
+    pub segment: u32,
+    pub len: u32,
+    /// Interned publisher id (see [`MemIndex::publisher_key`]).
+    pub publisher: u32,
+    /// Kind tag of the identity (a tombstone keeps its target's kind).
+    pub kind: u8,
+    /// Scope byte: `f`, `n` or `i`.
+    pub scope: u8,
+    pub tombstone: bool,
+}
+
+impl Row {
+    pub fn location(&self) -> Location {
+        Location {
+            segment: self.segment,
+            offset: self.offset,
+            len: self.len,
+        }
+    }
+
+    pub fn kind(&self) -> Option<Kind> {
+        Kind::from_tag(self.kind)
+    }
+}
+
+pub fn scope_byte(s: Scope) -> u8 {
+    match s {
+        Scope::Federation => b'f',
+        Scope::National => b'n',
+        Scope::International => b'i',
+    }
+}
+
+pub fn scope_of(b: u8) -> Scope {
+    match b {
+        b'n' => Scope::National,
+        b'i' => Scope::International,
+        _ => Scope::Federation,
+    }
+}
+
+/// One change of the index: what a log frame holds, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Intern the next publisher id.
+    Publisher(PublicKey),
+    /// Make `row` the current version of its identity digest.
+    Put(Row),
+    /// Remove the current version of an identity digest (purge).
+    Remove([u8; 16]),
+    /// First version seen under `(publisher, seq)`.
+    Seq {
+        publisher: u32,
+        seq: u64,
+        hash: [u8; 32],
+    },
+    /// New highest seq seen from a publisher.
+    Watermark { publisher: u32, seq: u64 },
+    /// The durable end of the segment files after this batch.
+    SegmentEnd(SegmentEnd),
+}
+
+struct Publisher {
+    key: PublicKey,
+    watermark: Option<u64>,
+    /// seq → row slot, or `SUPERSEDED | index into superseded`.
+    seqs: Fast<u64, u32>,
+}
+
+#[derive(Default)]
+pub struct MemIndex {
+    rows: Vec<Row>,
+    free: Vec<u32>,
+    by_digest: BTreeMap<[u8; 16], u32>,
+    /// First 8 bytes of the hash → slot; a second live hash with the same prefix goes
+    /// to `hash_overflow` (the full hash is checked in the row either way).
+    by_hash: Fast<u64, u32>,
+    hash_overflow: HashMap<[u8; 32], u32>,
+    publishers: Vec<Publisher>,
+    publisher_ids: HashMap<PublicKey, u32>,
+    superseded: Vec<[u8; 32]>,
+    counts: Counts,
+    segment_end: Option<SegmentEnd>,
+}
+
+fn prefix8(h: &[u8; 32]) -> u64 {
+    u64::from_le_bytes(h[..8].try_into().expect("8 bytes"))
+}
+
+impl MemIndex {
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.by_digest.len()
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.counts.clone()
+    }
+
+    pub fn segment_end(&self) -> Option<SegmentEnd> {
+        self.segment_end
+    }
+
+    pub fn publisher_id(&self, key: &PublicKey) -> Option<u32> {
+        self.publisher_ids.get(key).copied()
+    }
+
+    /// Ids are dense: the next one interned is this.
+    pub fn publisher_count(&self) -> u32 {
+        self.publishers.len() as u32
+    }
+
+    pub fn publisher_key(&self, id: u32) -> PublicKey {
+        self.publishers[id as usize].key
+    }
+
+    pub fn watermark(&self, id: u32) -> Option<u64> {
+        self.publishers[id as usize].watermark
+    }
+
+    /// Hash of the first version seen under `(publisher, seq)`.
+    pub fn seq_hash(&self, publisher: u32, seq: u64) -> Option<[u8; 32]> {
+        let v = *self.publishers[publisher as usize].seqs.get(&seq)?;
+        Some(if v & SUPERSEDED != 0 {
+            self.superseded[(v & !SUPERSEDED) as usize]
+        } else {
+            self.rows[v as usize].hash
+        })
+    }
+
+    pub fn row_by_digest(&self, digest: &[u8; 16]) -> Option<Row> {
+        self.by_digest.get(digest).map(|s| self.rows[*s as usize])
+    }
+
+    fn slot_of_hash(&self, hash: &[u8; 32]) -> Option<u32> {
+        match self.by_hash.get(&prefix8(hash)) {
+            Some(s) if self.rows[*s as usize].hash == *hash => Some(*s),
+            Some(_) => self.hash_overflow.get(hash).copied(),
+            None => None,
+        }
+    }
+
+    pub fn row_by_hash(&self, hash: &RecordHash) -> Option<Row> {
+        self.slot_of_hash(&hash.0).map(|s| self.rows[s as usize])
+    }
+
+    /// Current versions in identity-digest order.
+    pub fn rows(&self) -> impl Iterator<Item = &Row> + '_ {
+        self.by_digest.values().map(|s| &self.rows[*s as usize])
+    }
+
+    /// Current versions whose identity digest starts with `prefix`, in order.
+    pub fn range(&self, prefix: &[u8]) -> impl Iterator<Item = &Row> + '_ {
+        let mut lo = [0u8; 16];
+        let mut hi = [0xffu8; 16];
+        let n = prefix.len().min(16);
+        lo[..n].copy_from_slice(&prefix[..n]);
+        hi[..n].copy_from_slice(&prefix[..n]);
+        let empty = prefix.len() > 16;
+        self.by_digest
+            .range(lo..=hi)
+            .filter(move |_| !empty)
+            .map(|(_, s)| &self.rows[*s as usize])
+    }
+
+    pub fn sync_item(&self, row: &Row) -> SyncItem {
+        SyncItem {
+            id_digest: row.digest,
+            seq: row.seq,
+            hash: RecordHash(row.hash),
+            scope: scope_of(row.scope),
+            publisher: self.publisher_key(row.publisher),
+            tombstone: row.tombstone,
+        }
+    }
+
+    /// Count the current versions by kind from the rows (what `counts` must equal).
+    pub fn recount(&self) -> Counts {
+        let mut c = Counts::default();
+        for r in self.rows() {
+            if let Some(kind) = r.kind() {
+                keys::tally(&mut c, kind, r.tombstone, true);
+            }
+        }
+        c
+    }
+
+    /// Rows whose hash lookup does not lead back to them (for `check`).
+    pub fn hash_lookup_mismatches(&self) -> usize {
+        self.by_digest
+            .values()
+            .filter(|s| self.slot_of_hash(&self.rows[**s as usize].hash) != Some(**s))
+            .count()
+    }
+
+    /// Apply one change. An error means the change does not fit the state (a corrupt
+    /// or misordered log), and names why.
+    pub fn apply(&mut self, change: &Change) -> Result<(), String> {
+        match change {
+            Change::Publisher(key) => {
+                if self.publisher_ids.contains_key(key) {
+                    return Err(format!("publisher {key} interned twice"));
+                }
+                self.publisher_ids
+                    .insert(*key, self.publishers.len() as u32);
+                self.publishers.push(Publisher {
+                    key: *key,
+                    watermark: None,
+                    seqs: Fast::default(),
+                });
+            }
+            Change::Put(row) => {
+                self.known(row.publisher)?;
+                let kind = row
+                    .kind()
+                    .ok_or_else(|| format!("unknown kind tag {}", row.kind))?;
+                let slot = match self.by_digest.get(&row.digest).copied() {
+                    Some(s) => {
+                        self.retire(s);
+                        self.rows[s as usize] = *row;
+                        s
+                    }
+                    None => {
+                        let s = match self.free.pop() {
+                            Some(s) => {
+                                self.rows[s as usize] = *row;
+                                s
+                            }
+                            None => {
+                                let s = self.rows.len() as u32;
+                                if s >= SUPERSEDED {
+                                    return Err("more than 2^31 current versions".into());
+                                }
+                                self.rows.push(*row);
+                                s
+                            }
+                        };
+                        self.by_digest.insert(row.digest, s);
+                        s
+                    }
+                };
+                let p = prefix8(&row.hash);
+                match self.by_hash.get(&p) {
+                    Some(_) => {
+                        self.hash_overflow.insert(row.hash, slot);
+                    }
+                    None => {
+                        self.by_hash.insert(p, slot);
+                    }
+                }
+                keys::tally(&mut self.counts, kind, row.tombstone, true);
+            }
+            Change::Remove(digest) => {
+                let slot = self
+                    .by_digest
+                    .remove(digest)
+                    .ok_or_else(|| format!("remove of absent identity {}", hex::encode(digest)))?;
+                self.retire(slot);
+                self.free.push(slot);
+            }
+            Change::Seq {
+                publisher,
+                seq,
+                hash,
+            } => {
+                self.known(*publisher)?;
+                let value = match self.slot_of_hash(hash) {
+                    Some(s)
+                        if self.rows[s as usize].publisher == *publisher
+                            && self.rows[s as usize].seq == *seq =>
+                    {
+                        s
+                    }
+                    _ => self.push_superseded(*hash)?,
+                };
+                self.publishers[*publisher as usize]
+                    .seqs
+                    .insert(*seq, value);
+            }
+            Change::Watermark { publisher, seq } => {
+                self.known(*publisher)?;
+                self.publishers[*publisher as usize].watermark = Some(*seq);
+            }
+            Change::SegmentEnd(e) => self.segment_end = Some(*e),
+        }
+        Ok(())
+    }
+
+    fn known(&self, publisher: u32) -> Result<(), String> {
+        if (publisher as usize) < self.publishers.len() {
+            Ok(())
+        } else {
+            Err(format!("unknown publisher id {publisher}"))
+        }
+    }
+
+    fn push_superseded(&mut self, hash: [u8; 32]) -> Result<u32, String> {
+        let i = self.superseded.len() as u32;
+        if i >= SUPERSEDED {
+            return Err("more than 2^31 superseded versions".into());
+        }
+        self.superseded.push(hash);
+        Ok(SUPERSEDED | i)
+    }
+
+    /// The row in `slot` stops being current: its seq entry keeps its hash, its hash
+    /// lookup goes, and it leaves the counts.
+    fn retire(&mut self, slot: u32) {
+        let old = self.rows[slot as usize];
+        let points_here = self.publishers[old.publisher as usize].seqs.get(&old.seq) == Some(&slot);
+        if points_here {
+            // Cannot fail below 2^31 superseded versions; a full table keeps the slot.
+            if let Ok(v) = self.push_superseded(old.hash) {
+                self.publishers[old.publisher as usize]
+                    .seqs
+                    .insert(old.seq, v);
+            }
+        }
+        let p = prefix8(&old.hash);
+        if self.by_hash.get(&p) == Some(&slot) {
+            self.by_hash.remove(&p);
+            // Promote an overflow entry with the same prefix, if any.
+            if let Some((h, s)) = self
+                .hash_overflow
+                .iter()
+                .find(|(h, _)| prefix8(h) == p)
+                .map(|(h, s)| (*h, *s))
+            {
+                self.hash_overflow.remove(&h);
+                self.by_hash.insert(p, s);
+            }
+        } else {
+            self.hash_overflow.remove(&old.hash);
+        }
+        if let Some(kind) = old.kind() {
+            keys::tally(&mut self.counts, kind, old.tombstone, false);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(digest: u8, hash: [u8; 32], seq: u64) -> Row {
+        Row {
+            digest: [digest; 16],
+            hash,
+            seq,
+            offset: 0,
+            segment: 1,
+            len: 1,
+            publisher: 0,
+            kind: b'e',
+            scope: b'f',
+            tombstone: false,
+        }
+    }
+
+    #[test]
+    fn hash_prefix_collisions_are_told_apart_and_seq_entries_keep_superseded_hashes() {
+        let mut m = MemIndex::default();
+        m.apply(&Change::Publisher(PublicKey([7; 32]))).unwrap();
+        let mut h1 = [1u8; 32];
+        let mut h2 = [1u8; 32];
+        h1[31] = 1;
+        h2[31] = 2;
+        m.apply(&Change::Put(row(1, h1, 1))).unwrap();
+        m.apply(&Change::Seq {
+            publisher: 0,
+            seq: 1,
+            hash: h1,
+        })
+        .unwrap();
+        m.apply(&Change::Put(row(2, h2, 2))).unwrap();
+        assert_eq!(m.row_by_hash(&RecordHash(h1)).unwrap().digest, [1; 16]);
+        assert_eq!(m.row_by_hash(&RecordHash(h2)).unwrap().digest, [2; 16]);
+        assert_eq!(m.hash_lookup_mismatches(), 0);
+        // Replace identity 1: its old hash stays as the seq entry, not as a row.
+        let h3 = [3u8; 32];
+        m.apply(&Change::Put(row(1, h3, 3))).unwrap();
+        assert!(m.row_by_hash(&RecordHash(h1)).is_none());
+        assert_eq!(m.row_by_hash(&RecordHash(h2)).unwrap().digest, [2; 16]);
+        assert_eq!(m.seq_hash(0, 1), Some(h1));
+        m.apply(&Change::Remove([2; 16])).unwrap();
+        assert!(m.row_by_hash(&RecordHash(h2)).is_none());
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.counts().entry, 1);
+        assert!(m.apply(&Change::Remove([2; 16])).is_err());
+    }
+}
