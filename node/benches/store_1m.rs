@@ -1,7 +1,8 @@
-//! Store benchmark: a fresh `SledStore` (64 MiB cache, the node.toml default) filled
-//! with 1,000,000 signed entry records through `Store::apply`, 1000 per atomic,
+//! Store benchmark: a fresh `SledStore` (64 MiB sled cache, the node.toml default)
+//! filled with 1,000,000 signed entry records through `Store::apply`, 1000 per atomic,
 //! flushed batch (no verification: this measures storage). Reports the fill rate,
-//! peak RSS, disk bytes ÷ raw record bytes, and the reopen time.
+//! peak RSS, disk bytes ÷ raw record bytes, the reopen time (the index-log replay) and
+//! what the in-memory index costs per record.
 //!
 //! `cargo bench -p techmesh-node --bench store_1m` (or `scripts/bench.sh store`).
 //! Environment: `TECHMESH_BENCH_RECORDS` (default 1000000), `TECHMESH_BENCH_DIR`
@@ -17,7 +18,6 @@
 
 mod common;
 use common::*;
-use std::collections::BTreeMap;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -105,10 +105,13 @@ fn main() {
     let (disk_apparent, disk_allocated) = dir_bytes(&path);
     let (segment_bytes, _) = dir_bytes(&path.join("records"));
 
-    // Reopen: the store alone, then a first get, then counts() (a running totals row).
+    // Reopen: the store alone (replaying the index log), then a first get, then
+    // counts() (running totals in memory).
+    let rss_before_reopen = status_kib("VmRSS") as f64 / 1024.0;
     let t = Instant::now();
     let store = SledStore::open(&path, cache_mb).expect("reopen");
     let open_s = t.elapsed().as_secs_f64();
+    let rss_after_reopen = status_kib("VmRSS") as f64 / 1024.0;
     let id = mid_identity.expect("middle identity");
     let t = Instant::now();
     let got = store.get(&id).expect("get");
@@ -124,9 +127,7 @@ fn main() {
     let peak_reopen = status_kib("VmHWM") as f64 / 1024.0;
     drop(store);
 
-    // What the bytes are: logical key + value bytes per row type (sled only; the
-    // record bytes are in the segment files).
-    let rows = row_breakdown(&path);
+    let (index_bytes, _) = dir_bytes(&path.join("index"));
     let peak_end = status_kib("VmHWM") as f64 / 1024.0;
 
     let raw_mib = raw_bytes as f64 / MIB;
@@ -160,9 +161,10 @@ fn main() {
         disk_allocated as f64 / MIB
     );
     println!(
-        "| of which record segments (`records/`) / sled | {:.1} / {:.1} MiB | | |",
+        "| of which record segments (`records/`) / index log (`index/`) / sled | {:.1} / {:.1} / {:.1} MiB | | |",
         segment_bytes as f64 / MIB,
-        (disk_apparent - segment_bytes) as f64 / MIB
+        index_bytes as f64 / MIB,
+        (disk_apparent - segment_bytes - index_bytes) as f64 / MIB
     );
     println!(
         "| disk ÷ raw | {disk_ratio:.3} | ≤ 2.00 | {} |",
@@ -187,28 +189,18 @@ fn main() {
         items.len(),
         sync_items_s
     );
-    println!();
     println!(
-        "logical bytes by row type (key + value, as sled stores them before its own overhead):"
+        "| RSS growth of the reopen (the in-memory index) | {:.1} MiB = {:.0} B/record | ≤ ~150 B/record | {} |",
+        rss_after_reopen - rss_before_reopen,
+        (rss_after_reopen - rss_before_reopen) * MIB / n as f64,
+        pass((rss_after_reopen - rss_before_reopen) * MIB / n as f64 <= 150.0)
     );
-    let total: u64 = rows.values().map(|(_, b)| *b).sum();
-    for (prefix, (count, bytes)) in &rows {
-        println!(
-            "  {:<28} {:>9} rows  {:>8.1} MiB  {:>6.1} B/record  ({:.0} %)",
-            row_name(*prefix),
-            count,
-            *bytes as f64 / MIB,
-            *bytes as f64 / n as f64,
-            100.0 * *bytes as f64 / total.max(1) as f64
-        );
-    }
     println!(
-        "  total logical {:.1} MiB = {:.2} × raw; sled's files ÷ logical = {:.2}",
-        total as f64 / MIB,
-        total as f64 / raw_bytes as f64,
-        (disk_apparent - segment_bytes) as f64 / total.max(1) as f64
+        "| index log | {:.1} MiB = {:.0} B/record | — | |",
+        index_bytes as f64 / MIB,
+        index_bytes as f64 / n as f64
     );
-    println!("peak RSS of the whole run (incl. the row scan): {peak_end:.0} MiB");
+    println!("peak RSS of the whole run: {peak_end:.0} MiB");
     println!();
     println!("RATIO disk ÷ raw = {disk_ratio:.3}");
     println!(
@@ -303,37 +295,6 @@ fn read_record(from: &mut impl Read) -> Record {
     from.read_exact(&mut bytes)
         .expect("read the signed records");
     Record::decode_trusted(&bytes).expect("a signed record")
-}
-
-fn row_name(prefix: u8) -> String {
-    let what = match prefix {
-        b'c' => "current version",
-        b'h' => "record location",
-        b'm' => "format, totals, segment end",
-        b's' => "seq",
-        b'w' => "watermark",
-        b'e' => "evidence",
-        b'y' => "sync index",
-        b'i' => "secondary index",
-        _ => "other",
-    };
-    format!("'{}' {what}", prefix as char)
-}
-
-/// Rows per key prefix of the store's tree: (count, key + value bytes).
-fn row_breakdown(path: &Path) -> BTreeMap<u8, (u64, u64)> {
-    let db = SledStore::sled_config(path, CACHE_MB)
-        .open()
-        .expect("open sled");
-    let tree = db.open_tree("records").expect("tree");
-    let mut out: BTreeMap<u8, (u64, u64)> = BTreeMap::new();
-    for row in tree.iter() {
-        let (k, v) = row.expect("row");
-        let e = out.entry(k.first().copied().unwrap_or(0)).or_default();
-        e.0 += 1;
-        e.1 += (k.len() + v.len()) as u64;
-    }
-    out
 }
 
 /// (apparent bytes, allocated bytes) of every file under `dir`.
