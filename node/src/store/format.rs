@@ -193,7 +193,7 @@ fn fixed<const N: usize>(v: &[u8], what: &str) -> Result<[u8; N], StoreError> {
 /// (`c` with its `h` location and `y` sync row), then every seq row, every watermark
 /// and the segment end.
 pub fn build_index_log(tree: &sled::Tree, path: &Path) -> Result<(), StoreError> {
-    let mut log = LogBuilder::new(path)?;
+    let mut log = LogBuilder::new(path, indexlog::BUILDING)?;
     let mut ids = Interner::default();
     let mut frame = Vec::with_capacity(BUILD_FRAME + 8);
     let mut flush = |frame: &mut Vec<Change>, force: bool| -> Result<(), StoreError> {
@@ -266,7 +266,7 @@ pub fn build_index_log(tree: &sled::Tree, path: &Path) -> Result<(), StoreError>
         frame.push(Change::SegmentEnd(end));
     }
     flush(&mut frame, true)?;
-    log.finish()
+    log.finish().map(|_| ())
 }
 
 /// Delete every row under the given prefixes in flushed batches: how many.

@@ -10,7 +10,8 @@
 //!
 //! Change encodings (little-endian integers, a one-byte tag first):
 //! `K` publisher (32) · `P` digest (16) hash (32) seq (8) offset (8) segment (4)
-//! len (4) publisher id (4) kind (1) scope (1) tombstone (1) · `R` digest (16) ·
+//! len (4) publisher id (4) kind (1) scope (1) tombstone (1) · `Q` the same, and the
+//! row's version is the first seen under its seq · `R` digest (16) ·
 //! `S` publisher id (4) seq (8) hash (32) · `W` publisher id (4) seq (8) ·
 //! `E` segment (4) end (8).
 
@@ -31,6 +32,10 @@ pub const DIR: &str = "index";
 pub const FILE: &str = "index.log";
 /// A log being built by a migration (renamed to [`FILE`] once complete and fsynced).
 pub const BUILDING: &str = "index.log.building";
+/// A compacted log being written (renamed over [`FILE`] once complete and fsynced).
+pub const COMPACTING: &str = "index.log.compacting";
+/// Changes per frame of a compacted log.
+const SNAPSHOT_FRAME: usize = 10_000;
 const MAGIC: &[u8; 8] = b"TMIDX4\n\0";
 const FRAME: usize = 8;
 /// Largest frame payload read back (a sanity bound: a purge of 1 M rows is 17 MB).
@@ -54,8 +59,12 @@ pub fn encode(changes: &[Change], out: &mut Vec<u8>) {
                 out.push(b'K');
                 out.extend_from_slice(&k.0);
             }
-            Change::Put(r) => {
-                out.push(b'P');
+            Change::Put(r) | Change::PutSeq(r) => {
+                out.push(if matches!(c, Change::Put(_)) {
+                    b'P'
+                } else {
+                    b'Q'
+                });
                 out.extend_from_slice(&r.digest);
                 out.extend_from_slice(&r.hash);
                 out.extend_from_slice(&r.seq.to_le_bytes());
@@ -112,7 +121,7 @@ impl<'a> Cursor<'a> {
         let [tag] = self.take::<1>()?;
         Some(match tag {
             b'K' => Change::Publisher(PublicKey(self.take()?)),
-            b'P' => {
+            b'P' | b'Q' => {
                 let digest = self.take()?;
                 let hash = self.take()?;
                 let seq = self.u64()?;
@@ -121,7 +130,7 @@ impl<'a> Cursor<'a> {
                 let len = self.u32()?;
                 let publisher = self.u32()?;
                 let [kind, scope, tomb] = self.take::<3>()?;
-                Change::Put(Row {
+                let row = Row {
                     digest,
                     hash,
                     seq,
@@ -132,7 +141,12 @@ impl<'a> Cursor<'a> {
                     kind,
                     scope,
                     tombstone: tomb == 1,
-                })
+                };
+                if tag == b'P' {
+                    Change::Put(row)
+                } else {
+                    Change::PutSeq(row)
+                }
             }
             b'R' => Change::Remove(self.take()?),
             b'S' => Change::Seq {
@@ -173,23 +187,31 @@ pub struct Replayed {
     pub cut_bytes: u64,
 }
 
-/// A complete log being written (by a migration): built as [`BUILDING`], fsynced,
-/// then renamed to [`FILE`], so a crash leaves either no log or the whole one.
+/// A complete log being written (by a migration, or a compaction): built under a
+/// temporary name ([`BUILDING`], [`COMPACTING`]), fsynced, then renamed to [`FILE`],
+/// so a crash leaves either the old log (or none) or the whole new one.
 pub struct LogBuilder {
     dir: PathBuf,
+    name: &'static str,
     out: std::io::BufWriter<File>,
+    len: u64,
 }
 
 impl LogBuilder {
-    pub fn new(store_dir: &Path) -> Result<LogBuilder, StoreError> {
+    pub fn new(store_dir: &Path, name: &'static str) -> Result<LogBuilder, StoreError> {
         let dir = store_dir.join(DIR);
         std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, "creating", e))?;
-        let building = dir.join(BUILDING);
+        let building = dir.join(name);
         let file = File::create(&building).map_err(|e| io_err(&building, "creating", e))?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         out.write_all(MAGIC)
             .map_err(|e| io_err(&building, "writing", e))?;
-        Ok(LogBuilder { dir, out })
+        Ok(LogBuilder {
+            dir,
+            name,
+            out,
+            len: MAGIC.len() as u64,
+        })
     }
 
     /// Add one frame (nothing for no changes).
@@ -197,22 +219,33 @@ impl LogBuilder {
         if changes.is_empty() {
             return Ok(());
         }
+        let f = frame(changes);
+        self.len += f.len() as u64;
         self.out
-            .write_all(&frame(changes))
-            .map_err(|e| io_err(&self.dir.join(BUILDING), "writing", e))
+            .write_all(&f)
+            .map_err(|e| io_err(&self.dir.join(self.name), "writing", e))
     }
 
-    pub fn finish(self) -> Result<(), StoreError> {
-        let building = self.dir.join(BUILDING);
+    /// Fsync the file without renaming it (what a crash before the rename leaves).
+    fn sync(self) -> Result<(PathBuf, u64), StoreError> {
+        let building = self.dir.join(self.name);
         let file = self
             .out
             .into_inner()
             .map_err(|e| io_err(&building, "writing", e.into_error()))?;
         file.sync_all()
             .map_err(|e| io_err(&building, "syncing", e))?;
-        let path = self.dir.join(FILE);
+        Ok((building, self.len))
+    }
+
+    /// Fsync, rename into place, fsync the folder: the new log's length.
+    pub fn finish(self) -> Result<u64, StoreError> {
+        let dir = self.dir.clone();
+        let (building, len) = self.sync()?;
+        let path = dir.join(FILE);
         std::fs::rename(&building, &path).map_err(|e| io_err(&path, "renaming into", e))?;
-        sync_dir(&self.dir)
+        sync_dir(&dir)?;
+        Ok(len)
     }
 }
 
@@ -229,9 +262,19 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 impl IndexLog {
-    /// Open the log at [`log_path`] and replay it into a fresh index; cut a torn tail.
+    /// Open the log at [`log_path`] and replay it into a fresh index; cut a torn tail
+    /// and remove what an interrupted compaction left.
     pub fn open(store_dir: &Path) -> Result<(IndexLog, MemIndex, Replayed), StoreError> {
         let path = log_path(store_dir);
+        let compacting = store_dir.join(DIR).join(COMPACTING);
+        match std::fs::remove_file(&compacting) {
+            Ok(()) => tracing::warn!(
+                file = %compacting.display(),
+                "removed the index log of an interrupted compaction (the previous log is complete)"
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&compacting, "removing", e)),
+        }
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -319,6 +362,35 @@ impl IndexLog {
         }
         f.1 += buf.len() as u64;
         Ok(())
+    }
+
+    /// Bytes of the log (header and committed frames).
+    pub fn len(&self) -> u64 {
+        self.file.lock().unwrap_or_else(|p| p.into_inner()).1
+    }
+
+    /// Write the live `index` as a new log and switch to it atomically by rename.
+    /// Call under the store's write lock (no frame may be appended meanwhile).
+    pub fn compact(&self, store_dir: &Path, index: &MemIndex) -> Result<u64, StoreError> {
+        let mut b = LogBuilder::new(store_dir, COMPACTING)?;
+        index.snapshot(SNAPSHOT_FRAME, &mut |changes| b.frame(changes))?;
+        let len = b.finish()?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.path)
+            .map_err(|e| io_err(&self.path, "reopening the compacted index log", e))?;
+        *self.file.lock().unwrap_or_else(|p| p.into_inner()) = (file, len);
+        Ok(len)
+    }
+
+    /// A compaction interrupted before its rename: the new log written and fsynced,
+    /// the old one still in place.
+    #[cfg(test)]
+    pub fn compact_without_switching(store_dir: &Path, index: &MemIndex) -> Result<(), StoreError> {
+        let mut b = LogBuilder::new(store_dir, COMPACTING)?;
+        index.snapshot(SNAPSHOT_FRAME, &mut |changes| b.frame(changes))?;
+        b.sync().map(|_| ())
     }
 }
 

@@ -101,6 +101,9 @@ pub enum Change {
     Publisher(PublicKey),
     /// Make `row` the current version of its identity digest.
     Put(Row),
+    /// [`Change::Put`], then [`Change::Seq`] of the row's own (publisher, seq, hash):
+    /// a new version that is the first seen under its seq (the common case).
+    PutSeq(Row),
     /// Remove the current version of an identity digest (purge).
     Remove([u8; 16]),
     /// First version seen under `(publisher, seq)`.
@@ -181,6 +184,87 @@ impl MemIndex {
         } else {
             self.rows[v as usize].hash
         })
+    }
+
+    /// Bytes of the index log that [`MemIndex::snapshot`] writes (frames' headers
+    /// aside): what compaction compares the log with.
+    pub fn snapshot_bytes(&self) -> u64 {
+        (self.publishers.len() * (33 + 13)
+            + self.by_digest.len() * 81
+            + self.superseded_live() * 45
+            + 13) as u64
+    }
+
+    /// Seq entries holding a full hash (their version is superseded or purged).
+    fn superseded_live(&self) -> usize {
+        self.publishers
+            .iter()
+            .map(|p| p.seqs.values().filter(|v| *v & SUPERSEDED != 0).count())
+            .sum()
+    }
+
+    /// The live state as changes that rebuild it (publishers in id order, rows, seq
+    /// entries, watermarks, the segment end), handed to `sink` `per_frame` at a time.
+    pub fn snapshot<E>(
+        &self,
+        per_frame: usize,
+        sink: &mut dyn FnMut(&[Change]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut frame = Vec::with_capacity(per_frame);
+        let mut push = |c: Change, frame: &mut Vec<Change>| -> Result<(), E> {
+            frame.push(c);
+            if frame.len() >= per_frame {
+                sink(frame)?;
+                frame.clear();
+            }
+            Ok(())
+        };
+        for p in &self.publishers {
+            push(Change::Publisher(p.key), &mut frame)?;
+        }
+        for (slot, r) in self
+            .by_digest
+            .values()
+            .map(|s| (*s, &self.rows[*s as usize]))
+        {
+            let own_seq = self.publishers[r.publisher as usize].seqs.get(&r.seq) == Some(&slot);
+            push(
+                if own_seq {
+                    Change::PutSeq(*r)
+                } else {
+                    Change::Put(*r)
+                },
+                &mut frame,
+            )?;
+        }
+        for (id, p) in self.publishers.iter().enumerate() {
+            for (seq, v) in &p.seqs {
+                // Entries pointing at rows came with their PutSeq.
+                if v & SUPERSEDED == 0 {
+                    continue;
+                }
+                let change = Change::Seq {
+                    publisher: id as u32,
+                    seq: *seq,
+                    hash: self.superseded[(v & !SUPERSEDED) as usize],
+                };
+                push(change, &mut frame)?;
+            }
+            if let Some(seq) = p.watermark {
+                let change = Change::Watermark {
+                    publisher: id as u32,
+                    seq,
+                };
+                push(change, &mut frame)?;
+            }
+        }
+        if let Some(e) = self.segment_end {
+            push(Change::SegmentEnd(e), &mut frame)?;
+        }
+        if !frame.is_empty() {
+            sink(&frame)?;
+        }
+        Ok(())
     }
 
     pub fn row_by_digest(&self, digest: &[u8; 16]) -> Option<Row> {
@@ -304,6 +388,14 @@ impl MemIndex {
                     }
                 }
                 keys::tally(&mut self.counts, kind, row.tombstone, true);
+            }
+            Change::PutSeq(row) => {
+                self.apply(&Change::Put(*row))?;
+                self.apply(&Change::Seq {
+                    publisher: row.publisher,
+                    seq: row.seq,
+                    hash: row.hash,
+                })?;
             }
             Change::Remove(digest) => {
                 let slot = self

@@ -262,3 +262,43 @@ fn a_purge_holds_across_reopen_and_its_seqs_stay_seen() {
     assert_eq!(s.counts().unwrap().total(), 3);
     assert!(s.check().unwrap().is_empty(), "{:?}", s.check());
 }
+
+#[test]
+fn the_index_log_is_compacted_and_an_interrupted_compaction_leaves_the_old_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recs: Vec<Record> = (0..60u64)
+        .map(|i| {
+            signed(
+                i + 1,
+                entry(&format!("e{}", i % 3), &format!("v{i}"), "H01M"),
+            )
+        })
+        .collect();
+    let s = open(tmp.path());
+    s.compact_min.store(0, std::sync::atomic::Ordering::Relaxed);
+    let (mut longest, mut shrank) = (0, false);
+    for r in &recs {
+        s.apply(std::slice::from_ref(r)).unwrap();
+        let len = log_len(tmp.path());
+        shrank |= len < longest;
+        longest = longest.max(len);
+    }
+    assert!(shrank, "the log was compacted at least once");
+    let before = state(&s, &recs);
+    assert!(s.check().unwrap().is_empty(), "{:?}", s.check());
+    // A compaction that stops before its rename: the new log is written, the old stays.
+    super::indexlog::IndexLog::compact_without_switching(tmp.path(), &s.index()).unwrap();
+    drop(s);
+    let compacting = tmp.path().join(indexlog::DIR).join(indexlog::COMPACTING);
+    assert!(compacting.exists());
+    let s = open(tmp.path());
+    assert!(!compacting.exists(), "left-over compaction removed at open");
+    assert_eq!(state(&s, &recs), before);
+    // An older version under a superseded seq is still told apart after compaction.
+    let again = signed(2, entry("e1", "not v1", "H01M"));
+    assert_eq!(
+        s.apply(std::slice::from_ref(&again)).unwrap()[0].equivocation_with,
+        Some(recs[1].hash())
+    );
+    assert!(s.check().unwrap().is_empty(), "{:?}", s.check());
+}

@@ -8,7 +8,8 @@
 //! frame names; older formats are migrated (`format.rs`).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use sha2::{Digest, Sha256};
@@ -27,13 +28,20 @@ use techmesh_protocol::Kind;
 /// marker and equivocation evidence).
 pub const SEGMENT_SIZE: usize = 8 * 1024 * 1024;
 
+/// The index log is compacted when it is larger than this and than twice what the
+/// live index would be written as.
+pub const COMPACT_MIN_BYTES: u64 = 64 * 1024 * 1024;
+
 pub struct SledStore {
+    dir: PathBuf,
     pub(super) db: sled::Db,
     pub(super) tree: sled::Tree,
     pub(super) segments: Segments,
     pub(super) log: IndexLog,
     pub(super) index: RwLock<MemIndex>,
     writer: Mutex<()>,
+    /// [`COMPACT_MIN_BYTES`] (tests lower it).
+    pub(super) compact_min: AtomicU64,
 }
 
 pub(super) fn corrupt(what: &str, detail: impl ToString) -> StoreError {
@@ -119,12 +127,14 @@ impl SledStore {
             None => open_segments(path, index.segment_end())?,
         };
         let store = SledStore {
+            dir: path.to_path_buf(),
             db,
             tree,
             segments,
             log,
             index: RwLock::new(index),
             writer: Mutex::new(()),
+            compact_min: AtomicU64::new(COMPACT_MIN_BYTES),
         };
         if marker != Marker::Current {
             format::finish_4(&store.db, &store.tree, path, marker)?;
@@ -165,17 +175,38 @@ impl SledStore {
     }
 
     /// Commit a batch's changes: the index frame (fsynced: the commit point), then
-    /// the in-memory index.
+    /// the in-memory index; then compact the log if it has grown past twice the live
+    /// index. Call under the write lock.
     fn commit_changes(&self, changes: &[Change]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
         self.log.append(changes)?;
-        let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
-        for c in changes {
-            index
-                .apply(c)
-                .map_err(|e| corrupt("index change", format!("{e} (in {c:?})")))?;
+        {
+            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+            for c in changes {
+                index
+                    .apply(c)
+                    .map_err(|e| corrupt("index change", format!("{e} (in {c:?})")))?;
+            }
+        }
+        let index = self.index();
+        let (len, live) = (self.log.len(), index.snapshot_bytes());
+        if len > self.compact_min.load(Ordering::Relaxed).max(2 * live) {
+            // The batch is committed either way: a failed compaction leaves the old log.
+            match self.log.compact(&self.dir, &index) {
+                Ok(new) => tracing::info!(
+                    store = %self.dir.display(),
+                    before = len,
+                    after = new,
+                    "index log compacted"
+                ),
+                Err(e) => tracing::warn!(
+                    store = %self.dir.display(),
+                    error = %e,
+                    "index log compaction failed; the previous log stays in use"
+                ),
+            }
         }
         Ok(())
     }
@@ -201,6 +232,8 @@ struct Pending {
     current: HashMap<[u8; 16], (Version, usize)>,
     seqs: HashMap<(PublicKey, u64), RecordHash>,
     watermarks: HashMap<PublicKey, u64>,
+    /// Publishers whose watermark this batch raises (one change each, at the end).
+    raised: HashMap<PublicKey, u32>,
     publishers: HashMap<PublicKey, u32>,
 }
 
@@ -267,11 +300,8 @@ impl Store for SledStore {
                 None => known.and_then(|p| index.watermark(p)),
             };
             if wm.is_none_or(|w| r.seq > w) {
-                changes.push(Change::Watermark {
-                    publisher,
-                    seq: r.seq,
-                });
                 pending.watermarks.insert(r.publisher, r.seq);
+                pending.raised.insert(r.publisher, publisher);
             }
             // Version order.
             let previous = match pending.current.get(&digest) {
@@ -289,7 +319,7 @@ impl Store for SledStore {
             };
             if applied.is_new() {
                 let loc = append.push(r.bytes());
-                changes.push(Change::Put(Row {
+                let row = Row {
                     digest,
                     hash: hash.0,
                     seq: r.seq,
@@ -300,11 +330,15 @@ impl Store for SledStore {
                     kind: r.identity().kind.tag(),
                     scope: scope_byte(r.body.scope()),
                     tombstone: r.is_tombstone(),
-                }));
+                };
+                // A seq entry of a current version points at its row: after the put.
+                changes.push(if first_of_seq {
+                    Change::PutSeq(row)
+                } else {
+                    Change::Put(row)
+                });
                 pending.current.insert(digest, (new, at));
-            }
-            // After the put: a seq entry of the current version points at its row.
-            if first_of_seq {
+            } else if first_of_seq {
                 changes.push(Change::Seq {
                     publisher,
                     seq: r.seq,
@@ -317,6 +351,12 @@ impl Store for SledStore {
             });
         }
         drop(index);
+        for (key, publisher) in &pending.raised {
+            changes.push(Change::Watermark {
+                publisher: *publisher,
+                seq: pending.watermarks[key],
+            });
+        }
         if !append.is_empty() {
             changes.push(Change::SegmentEnd(append.end()));
         }
