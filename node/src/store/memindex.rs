@@ -6,7 +6,7 @@
 //! [`Change`]s the log holds, so the state after a reopen equals the state before.
 //!
 //! Sizing (per record at 1 M): the row 80 B; its `by_digest` entry (20 B in B-tree
-//! nodes); its `by_hash` entry (12 B in a hash table); its seq entry (12 B), which
+//! nodes); its `by_hash` entry (8 B in a hash table); its seq entry (12 B), which
 //! points at the row while the version is current and holds a full hash (32 B in
 //! `superseded`) only once it is superseded or purged.
 
@@ -33,6 +33,9 @@ impl Hasher for Mix {
         for b in bytes {
             self.write_u64(self.0 ^ u64::from(*b));
         }
+    }
+    fn write_u32(&mut self, x: u32) {
+        self.write_u64(u64::from(x));
     }
     fn write_u64(&mut self, x: u64) {
         let m = (x ^ self.0.rotate_left(5)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -130,9 +133,10 @@ pub struct MemIndex {
     rows: Vec<Row>,
     free: Vec<u32>,
     by_digest: BTreeMap<[u8; 16], u32>,
-    /// First 8 bytes of the hash → slot; a second live hash with the same prefix goes
-    /// to `hash_overflow` (the full hash is checked in the row either way).
-    by_hash: Fast<u64, u32>,
+    /// First 4 bytes of the hash → slot; a live hash whose prefix is taken goes to
+    /// `hash_overflow` (~n²/2³³ of them: ~120 at 1 M; the full hash is checked in the
+    /// row either way).
+    by_hash: Fast<u32, u32>,
     hash_overflow: HashMap<[u8; 32], u32>,
     publishers: Vec<Publisher>,
     publisher_ids: HashMap<PublicKey, u32>,
@@ -141,8 +145,8 @@ pub struct MemIndex {
     segment_end: Option<SegmentEnd>,
 }
 
-fn prefix8(h: &[u8; 32]) -> u64 {
-    u64::from_le_bytes(h[..8].try_into().expect("8 bytes"))
+fn prefix4(h: &[u8; 32]) -> u32 {
+    u32::from_le_bytes(h[..4].try_into().expect("4 bytes"))
 }
 
 impl MemIndex {
@@ -272,10 +276,11 @@ impl MemIndex {
     }
 
     fn slot_of_hash(&self, hash: &[u8; 32]) -> Option<u32> {
-        match self.by_hash.get(&prefix8(hash)) {
+        match self.by_hash.get(&prefix4(hash)) {
             Some(s) if self.rows[*s as usize].hash == *hash => Some(*s),
-            Some(_) => self.hash_overflow.get(hash).copied(),
-            None => None,
+            _ if self.hash_overflow.is_empty() => None,
+            // The prefix's main entry may be another hash, or gone (no promotion).
+            _ => self.hash_overflow.get(hash).copied(),
         }
     }
 
@@ -378,7 +383,7 @@ impl MemIndex {
                         s
                     }
                 };
-                let p = prefix8(&row.hash);
+                let p = prefix4(&row.hash);
                 match self.by_hash.get(&p) {
                     Some(_) => {
                         self.hash_overflow.insert(row.hash, slot);
@@ -463,19 +468,9 @@ impl MemIndex {
                     .insert(old.seq, v);
             }
         }
-        let p = prefix8(&old.hash);
+        let p = prefix4(&old.hash);
         if self.by_hash.get(&p) == Some(&slot) {
             self.by_hash.remove(&p);
-            // Promote an overflow entry with the same prefix, if any.
-            if let Some((h, s)) = self
-                .hash_overflow
-                .iter()
-                .find(|(h, _)| prefix8(h) == p)
-                .map(|(h, s)| (*h, *s))
-            {
-                self.hash_overflow.remove(&h);
-                self.by_hash.insert(p, s);
-            }
         } else {
             self.hash_overflow.remove(&old.hash);
         }
