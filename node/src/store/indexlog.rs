@@ -315,21 +315,21 @@ impl IndexLog {
             {
                 break;
             }
+            // Applied as decoded: a CRC-valid frame that does not decode or apply is
+            // corruption, and refuses the open.
             let mut c = Cursor(&payload);
-            let mut changes = Vec::new();
+            let mut applied = 0u64;
             while !c.0.is_empty() {
                 let change = c
                     .change()
                     .ok_or_else(|| corrupt_frame(&path, end, "an undecodable change"))?;
-                changes.push(change);
-            }
-            for change in &changes {
                 index
-                    .apply(change)
+                    .apply(&change)
                     .map_err(|e| corrupt_frame(&path, end, &e))?;
+                applied += 1;
             }
             replayed.frames += 1;
-            replayed.changes += changes.len() as u64;
+            replayed.changes += applied;
             end += (FRAME + payload.len()) as u64;
         }
         drop(r);

@@ -380,53 +380,14 @@ impl MemIndex {
                 });
             }
             Change::Put(row) => {
-                self.known(row.publisher)?;
-                let kind = row
-                    .kind()
-                    .ok_or_else(|| format!("unknown kind tag {}", row.kind))?;
-                let slot = match self.by_digest.get(&row.digest).copied() {
-                    Some(s) => {
-                        self.retire(s);
-                        self.rows[s as usize] = *row;
-                        s
-                    }
-                    None => {
-                        let s = match self.free.pop() {
-                            Some(s) => {
-                                self.rows[s as usize] = *row;
-                                s
-                            }
-                            None => {
-                                let s = self.rows.len() as u32;
-                                if s >= SUPERSEDED {
-                                    return Err("more than 2^31 current versions".into());
-                                }
-                                self.rows.push(*row);
-                                s
-                            }
-                        };
-                        self.by_digest.insert(row.digest, s);
-                        s
-                    }
-                };
-                let p = prefix4(&row.hash);
-                match self.by_hash.get(&p) {
-                    Some(_) => {
-                        self.hash_overflow.insert(row.hash, slot);
-                    }
-                    None => {
-                        self.by_hash.insert(p, slot);
-                    }
-                }
-                keys::tally(&mut self.counts, kind, row.tombstone, true);
+                self.put(row)?;
             }
             Change::PutSeq(row) => {
-                self.apply(&Change::Put(*row))?;
-                self.apply(&Change::Seq {
-                    publisher: row.publisher,
-                    seq: row.seq,
-                    hash: row.hash,
-                })?;
+                // The seq entry points at the row it came with (no hash lookup).
+                let slot = self.put(row)?;
+                self.publishers[row.publisher as usize]
+                    .seqs
+                    .insert(SeqKey::of(row.seq), slot);
             }
             Change::Remove(digest) => {
                 let slot = self
@@ -462,6 +423,53 @@ impl MemIndex {
             Change::SegmentEnd(e) => self.segment_end = Some(*e),
         }
         Ok(())
+    }
+
+    /// Make `row` current (one B-tree search and one hash-table probe for a new
+    /// identity: what replaying a log of 1 M new records does 1 M times): its slot.
+    fn put(&mut self, row: &Row) -> Result<u32, String> {
+        use std::collections::btree_map::Entry;
+        use std::collections::hash_map::Entry as HashEntry;
+        self.known(row.publisher)?;
+        let kind = row
+            .kind()
+            .ok_or_else(|| format!("unknown kind tag {}", row.kind))?;
+        let slot = match self.by_digest.entry(row.digest) {
+            Entry::Occupied(o) => {
+                let s = *o.get();
+                self.retire(s);
+                self.rows[s as usize] = *row;
+                s
+            }
+            Entry::Vacant(v) => {
+                let s = match self.free.pop() {
+                    Some(s) => {
+                        self.rows[s as usize] = *row;
+                        s
+                    }
+                    None => {
+                        let s = self.rows.len() as u32;
+                        if s >= SUPERSEDED {
+                            return Err("more than 2^31 current versions".into());
+                        }
+                        self.rows.push(*row);
+                        s
+                    }
+                };
+                v.insert(s);
+                s
+            }
+        };
+        match self.by_hash.entry(prefix4(&row.hash)) {
+            HashEntry::Occupied(_) => {
+                self.hash_overflow.insert(row.hash, slot);
+            }
+            HashEntry::Vacant(v) => {
+                v.insert(slot);
+            }
+        }
+        keys::tally(&mut self.counts, kind, row.tombstone, true);
+        Ok(slot)
     }
 
     fn known(&self, publisher: u32) -> Result<(), String> {
