@@ -1,5 +1,6 @@
 //! The store: every record this node holds, behind a trait so the rest of the node
-//! (network, sync, API) never knows it is sled.
+//! (network, sync, API) never knows how it is kept (segment files, an index log
+//! replayed into memory, and sled for what is rare: see `keys.rs`).
 //!
 //! Rules every implementation keeps:
 //! - a record and its index rows are applied atomically, and the store is flushed
