@@ -5,18 +5,19 @@
 //! (`indexlog.rs`), and changed only through [`MemIndex::apply`] with the same
 //! [`Change`]s the log holds, so the state after a reopen equals the state before.
 //!
-//! Sizing (per record at 1 M): the row 80 B; its `by_digest` entry (20 B in B-tree
-//! nodes); its `by_hash` entry (8 B in a hash table); its seq entry (12 B), which
+//! Sizing (per record at 1 M): the row 80 B; its `by_digest` entry (8 B, see
+//! `digestmap.rs`); its `by_hash` entry (8 B in a hash table); its seq entry (12 B), which
 //! points at the row while the version is current and holds a full hash (32 B in
 //! `superseded`) only once it is superseded or purged.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use techmesh_protocol::body::Scope;
 use techmesh_protocol::record::{PublicKey, RecordHash};
 use techmesh_protocol::Kind;
 
+use super::digestmap::DigestMap;
 use super::keys::{self, SyncItem};
 use super::segments::{Location, SegmentEnd};
 use super::Counts;
@@ -152,7 +153,7 @@ struct Publisher {
 pub struct MemIndex {
     rows: Vec<Row>,
     free: Vec<u32>,
-    by_digest: BTreeMap<[u8; 16], u32>,
+    by_digest: DigestMap,
     /// First 4 bytes of the hash → slot; a live hash whose prefix is taken goes to
     /// `hash_overflow` (~n²/2³³ of them: ~120 at 1 M; the full hash is checked in the
     /// row either way).
@@ -248,11 +249,7 @@ impl MemIndex {
         for p in &self.publishers {
             push(Change::Publisher(p.key), &mut frame)?;
         }
-        for (slot, r) in self
-            .by_digest
-            .values()
-            .map(|s| (*s, &self.rows[*s as usize]))
-        {
+        for (slot, r) in self.by_digest.slots().map(|s| (s, &self.rows[s as usize])) {
             let own_seq = self.publishers[r.publisher as usize]
                 .seqs
                 .get(&SeqKey::of(r.seq))
@@ -298,7 +295,9 @@ impl MemIndex {
     }
 
     pub fn row_by_digest(&self, digest: &[u8; 16]) -> Option<Row> {
-        self.by_digest.get(digest).map(|s| self.rows[*s as usize])
+        self.by_digest
+            .get(digest, &self.rows)
+            .map(|s| self.rows[s as usize])
     }
 
     fn slot_of_hash(&self, hash: &[u8; 32]) -> Option<u32> {
@@ -316,21 +315,14 @@ impl MemIndex {
 
     /// Current versions in identity-digest order.
     pub fn rows(&self) -> impl Iterator<Item = &Row> + '_ {
-        self.by_digest.values().map(|s| &self.rows[*s as usize])
+        self.by_digest.slots().map(|s| &self.rows[s as usize])
     }
 
     /// Current versions whose identity digest starts with `prefix`, in order.
-    pub fn range(&self, prefix: &[u8]) -> impl Iterator<Item = &Row> + '_ {
-        let mut lo = [0u8; 16];
-        let mut hi = [0xffu8; 16];
-        let n = prefix.len().min(16);
-        lo[..n].copy_from_slice(&prefix[..n]);
-        hi[..n].copy_from_slice(&prefix[..n]);
-        let empty = prefix.len() > 16;
+    pub fn range<'a>(&'a self, prefix: &'a [u8]) -> impl Iterator<Item = &'a Row> + 'a {
         self.by_digest
-            .range(lo..=hi)
-            .filter(move |_| !empty)
-            .map(|(_, s)| &self.rows[*s as usize])
+            .range(prefix, &self.rows)
+            .map(|s| &self.rows[s as usize])
     }
 
     pub fn sync_item(&self, row: &Row) -> SyncItem {
@@ -358,8 +350,8 @@ impl MemIndex {
     /// Rows whose hash lookup does not lead back to them (for `check`).
     pub fn hash_lookup_mismatches(&self) -> usize {
         self.by_digest
-            .values()
-            .filter(|s| self.slot_of_hash(&self.rows[**s as usize].hash) != Some(**s))
+            .slots()
+            .filter(|s| self.slot_of_hash(&self.rows[*s as usize].hash) != Some(*s))
             .count()
     }
 
@@ -392,7 +384,7 @@ impl MemIndex {
             Change::Remove(digest) => {
                 let slot = self
                     .by_digest
-                    .remove(digest)
+                    .remove(digest, &self.rows)
                     .ok_or_else(|| format!("remove of absent identity {}", hex::encode(digest)))?;
                 self.retire(slot);
                 self.free.push(slot);
@@ -425,23 +417,20 @@ impl MemIndex {
         Ok(())
     }
 
-    /// Make `row` current (one B-tree search and one hash-table probe for a new
-    /// identity: what replaying a log of 1 M new records does 1 M times): its slot.
+    /// Make `row` current: its slot.
     fn put(&mut self, row: &Row) -> Result<u32, String> {
-        use std::collections::btree_map::Entry;
         use std::collections::hash_map::Entry as HashEntry;
         self.known(row.publisher)?;
         let kind = row
             .kind()
             .ok_or_else(|| format!("unknown kind tag {}", row.kind))?;
-        let slot = match self.by_digest.entry(row.digest) {
-            Entry::Occupied(o) => {
-                let s = *o.get();
+        let slot = match self.by_digest.get(&row.digest, &self.rows) {
+            Some(s) => {
                 self.retire(s);
                 self.rows[s as usize] = *row;
                 s
             }
-            Entry::Vacant(v) => {
+            None => {
                 let s = match self.free.pop() {
                     Some(s) => {
                         self.rows[s as usize] = *row;
@@ -456,7 +445,8 @@ impl MemIndex {
                         s
                     }
                 };
-                v.insert(s);
+                // The row holds its digest before the map compares with it.
+                self.by_digest.insert_new(&row.digest, s, &self.rows);
                 s
             }
         };
@@ -566,5 +556,55 @@ mod tests {
         assert_eq!(m.len(), 1);
         assert_eq!(m.counts().entry, 1);
         assert!(m.apply(&Change::Remove([2; 16])).is_err());
+    }
+
+    #[test]
+    fn rows_come_in_digest_order_and_ranges_select_by_prefix() {
+        use sha2::{Digest, Sha256};
+        let mut m = MemIndex::default();
+        m.apply(&Change::Publisher(PublicKey([7; 32]))).unwrap();
+        let mut model = std::collections::BTreeMap::new();
+        for i in 0..3000u32 {
+            let full = Sha256::digest(i.to_le_bytes());
+            let mut d = [0u8; 16];
+            d.copy_from_slice(&full[..16]);
+            // Some digests share their first six bytes (the bucket and fragment).
+            if i % 7 == 0 {
+                d[..6].copy_from_slice(&[0x5a, 0x01, 2, 3, 4, 5]);
+            }
+            let mut h = [0u8; 32];
+            h[..4].copy_from_slice(&i.to_le_bytes());
+            let mut r = row(0, h, u64::from(i) + 1);
+            r.digest = d;
+            m.apply(&Change::Put(r)).unwrap();
+            model.insert(d, h);
+        }
+        for (i, d) in model.keys().copied().collect::<Vec<_>>().iter().enumerate() {
+            if i % 3 == 0 {
+                m.apply(&Change::Remove(*d)).unwrap();
+                model.remove(d);
+            }
+        }
+        let got: Vec<([u8; 16], [u8; 32])> = m.rows().map(|r| (r.digest, r.hash)).collect();
+        let want: Vec<([u8; 16], [u8; 32])> = model.iter().map(|(d, h)| (*d, *h)).collect();
+        assert_eq!(got, want);
+        assert_eq!(m.len(), model.len());
+        for prefix in [
+            &[][..],
+            &[0x5a][..],
+            &[0x5a, 0x01][..],
+            &[0x5a, 0x01, 2, 3][..],
+        ] {
+            let got: Vec<[u8; 16]> = m.range(prefix).map(|r| r.digest).collect();
+            let want: Vec<[u8; 16]> = model
+                .keys()
+                .filter(|d| d.starts_with(prefix))
+                .copied()
+                .collect();
+            assert_eq!(got, want, "prefix {prefix:?}");
+        }
+        for d in model.keys() {
+            assert_eq!(m.row_by_digest(d).unwrap().digest, *d);
+        }
     }
 }

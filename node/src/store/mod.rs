@@ -11,6 +11,7 @@
 //! - two different records under one `(publisher, seq)` are kept as evidence.
 
 mod check;
+mod digestmap;
 mod format;
 mod indexlog;
 mod keys;
