@@ -11,8 +11,8 @@
 //! measurements; each ratio is the median of the ratios within one repetition, so it
 //! compares figures taken under the same conditions. Rates are given over wall time
 //! and over the process's CPU time (the machine may be shared). A last section
-//! ("store anatomy") counts the sled rows one record makes and replays exactly those
-//! rows into raw sled, to show what `Store::apply` spends its time on.
+//! ("store anatomy") shows the bytes one record adds to the store's files and what
+//! writing exactly those bytes costs with no store logic, against `Store::apply`.
 
 mod common;
 use common::*;
@@ -297,100 +297,75 @@ fn main() {
     println!("load average at the end: {}", loadavg());
 }
 
-/// Where Store::apply's time goes: how many sled rows one record makes, and what
-/// writing exactly those rows costs in raw sled (no reads, no bookkeeping), in the
-/// store's mode (LowSpace) and in sled's default (HighThroughput), and with the
-/// record bytes alone.
+/// Where Store::apply's time goes (store format 4): the bytes one record adds to the
+/// segment files and the index log, and what writing those bytes costs with no store
+/// logic at all — per batch of 1000, the framed record bytes appended + fdatasync, then
+/// the index frame's worth of bytes appended + fdatasync — against `Store::apply`.
 fn anatomy(records: &[Record], dir: &std::path::Path) {
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
     let n = records.len();
     let tmp = tempdir_in(dir);
     let store = SledStore::open(tmp.path(), CACHE_MB).expect("open store");
+    let t = Instant::now();
     for chunk in records.chunks(BATCH) {
         store.apply(chunk).expect("apply");
     }
+    let apply_s = t.elapsed().as_secs_f64();
     drop(store);
-    // The store's own configuration (sled refuses another segment size on reopen).
-    let db = SledStore::sled_config(tmp.path(), CACHE_MB)
-        .open()
-        .expect("open sled");
-    let mut rows: Vec<(sled::IVec, sled::IVec)> = db
-        .open_tree("records")
-        .expect("tree")
-        .iter()
-        .map(|r| r.expect("row"))
-        .collect();
-    drop(db);
+    let segments = dir_mib(&tmp.path().join("records")) * 1024.0 * 1024.0;
+    let index = dir_mib(&tmp.path().join("index")) * 1024.0 * 1024.0;
+    let total = dir_mib(tmp.path()) * 1024.0 * 1024.0;
     drop(tmp);
-    // Rows of one batch are spread over the key space, as the store writes them.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for i in (1..rows.len()).rev() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        rows.swap(i, (x % (i as u64 + 1)) as usize);
-    }
-    let per_record = rows.len() as f64 / n as f64;
-    let batch_rows = (per_record * BATCH as f64).round() as usize;
+    let index_per_record = (index / n as f64).round() as usize;
     println!();
     println!(
-        "store anatomy: {} sled rows for {n} records = {per_record:.1} rows per record ({} record-bytes rows)",
-        rows.len(),
-        rows.iter().filter(|(k, _)| k.first() == Some(&b'h')).count()
+        "store anatomy (format 4): per record {:.0} B of segment (record + 8 B frame), {:.0} B of index log, {:.0} B of sled and other files",
+        segments / n as f64,
+        index / n as f64,
+        (total - segments - index) / n as f64
     );
-    println!("| raw sled, same rows, apply_batch of {batch_rows} rows (≈ 1000 records) + flush | rows/s | records/s equivalent | disk after flush |");
-    println!("|---|---:|---:|---:|");
-    let blobs: Vec<(sled::IVec, sled::IVec)> = rows
-        .iter()
-        .filter(|(k, _)| k.first() == Some(&b'h'))
-        .cloned()
-        .collect();
-    for (label, mode, set, per_batch) in [
+    // The same bytes written with no store logic: two appends + fdatasync per batch.
+    let tmp = tempdir_in(dir);
+    let mut seg = std::fs::File::create(tmp.path().join("seg")).expect("create");
+    let log = std::fs::File::create(tmp.path().join("log")).expect("create");
+    let mut log_end = 0u64;
+    let t = Instant::now();
+    for chunk in records.chunks(BATCH) {
+        let mut buf = Vec::new();
+        for r in chunk {
+            buf.extend_from_slice(&(r.bytes().len() as u32).to_le_bytes());
+            buf.extend_from_slice(&crc32fast::hash(r.bytes()).to_le_bytes());
+            buf.extend_from_slice(r.bytes());
+        }
+        seg.write_all(&buf).expect("write");
+        seg.sync_data().expect("sync");
+        let frame = vec![0x5au8; index_per_record * chunk.len()];
+        log.write_all_at(&frame, log_end).expect("write");
+        log.sync_data().expect("sync");
+        log_end += frame.len() as u64;
+    }
+    let bare_s = t.elapsed().as_secs_f64();
+    drop(tmp);
+    println!("| 1000 records per batch | records/s | µs/record |");
+    println!("|---|---:|---:|");
+    for (label, secs) in [
+        ("Store::apply (fresh store, one pass)", apply_s),
         (
-            "all rows, LowSpace (the store's mode)",
-            sled::Mode::LowSpace,
-            &rows,
-            batch_rows,
-        ),
-        (
-            "all rows, HighThroughput (sled's default)",
-            sled::Mode::HighThroughput,
-            &rows,
-            batch_rows,
-        ),
-        (
-            "record bytes rows only, LowSpace",
-            sled::Mode::LowSpace,
-            &blobs,
-            BATCH,
+            "bare files: same bytes, 2 appends + 2 fdatasync per batch",
+            bare_s,
         ),
     ] {
-        let tmp = tempdir_in(dir);
-        // The store's configuration (cache, segment size), in `mode`.
-        let db = SledStore::sled_config(tmp.path(), CACHE_MB)
-            .mode(mode)
-            .open()
-            .expect("open sled");
-        let tree = db.open_tree("records").expect("tree");
-        let t = Instant::now();
-        for chunk in set.chunks(per_batch) {
-            let mut b = sled::Batch::default();
-            for (k, v) in chunk {
-                b.insert(k.clone(), v.clone());
-            }
-            tree.apply_batch(b).expect("apply batch");
-            db.flush().expect("flush");
-        }
-        let secs = t.elapsed().as_secs_f64();
-        drop(tree);
-        drop(db);
-        let records_eq = set.len() as f64 / per_batch as f64 * BATCH as f64;
         println!(
-            "| {label} | {:.0} | {:.0} | {:.1} MiB |",
-            set.len() as f64 / secs,
-            records_eq / secs,
-            dir_mib(tmp.path())
+            "| {label} | {:.0} | {:.1} |",
+            n as f64 / secs,
+            secs * 1e6 / n as f64
         );
     }
+    println!(
+        "RATIO Store::apply ÷ bare file writes = {:.2}",
+        bare_s / apply_s
+    );
 }
 
 fn dir_mib(dir: &std::path::Path) -> f64 {

@@ -1,97 +1,132 @@
-//! Full scans of the sled store for `techmesh check`: every current version against
-//! its record bytes (read and CRC-checked from its segment), sync row and watermark;
-//! the running totals against a recount; the segment end against the files; leftover
-//! rows of older formats and the format marker.
+//! Full scans of the store for `techmesh check`: every current version's record bytes
+//! read from its segment (length and CRC-32 of the frame), decoded and compared with
+//! its index row (identity digest, hash, seq, publisher, kind, scope, tombstone);
+//! its hash lookup, seq entry and watermark; the running counts against a recount;
+//! the segment end against the files; leftover sled rows of older formats and the
+//! format marker.
 
-use super::keys::{self, key, SyncItem, COUNTS_KEY, FORMAT_KEY, SEGMENT_END_KEY, STORE_FORMAT};
-use super::segments::{self, SegmentEnd};
-use super::sled_store::{corrupt, parse_current, SledStore};
-use super::{Counts, Store, StoreError};
-use techmesh_protocol::record::Identity;
-use techmesh_protocol::Kind;
+use super::format::LEGACY_PREFIXES;
+use super::keys::{self, COUNTS_KEY, FORMAT_KEY, SEGMENT_END_KEY, STORE_FORMAT};
+use super::memindex::{scope_byte, Row};
+use super::segments;
+use super::sled_store::SledStore;
+use super::StoreError;
 
 impl SledStore {
-    /// Count the current versions by kind, walking every current row (what the
-    /// running totals row must equal).
-    pub(super) fn recount(&self) -> Result<Counts, StoreError> {
-        let mut c = Counts::default();
-        for row in self.tree.scan_prefix([keys::CURRENT]) {
-            let (k, _) = row?;
-            let kind = Kind::from_tag(*k.get(33).unwrap_or(&0))
-                .ok_or_else(|| corrupt("identity key", hex::encode(&k)))?;
-            // A withdrawn identity holds a tombstone: count it as one.
-            let is_tomb = self
-                .tree
-                .get(key(keys::SYNC, &[&keys::identity_digest(&k[1..])]))?
-                .and_then(|v| v.get(73).copied())
-                == Some(1);
-            keys::tally(&mut c, kind, is_tomb, true);
-        }
-        Ok(c)
-    }
-
     pub(super) fn problems(&self) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
-        let mut current = 0u64;
-        for row in self.tree.scan_prefix([keys::CURRENT]) {
-            let (k, v) = row?;
-            current += 1;
-            let Some(id) = Identity::from_key(&k[1..]) else {
-                problems.push(format!("unreadable identity key {}", hex::encode(&k)));
+        // A copy of the rows: the records are read without holding the index.
+        let (rows, end, counts, recounted, bad_hash_lookups) = {
+            let index = self.index();
+            let rows: Vec<(Row, _, _, _)> = index
+                .rows()
+                .map(|r| {
+                    (
+                        *r,
+                        index.publisher_key(r.publisher),
+                        index.watermark(r.publisher),
+                        index.seq_hash(r.publisher, r.seq),
+                    )
+                })
+                .collect();
+            (
+                rows,
+                index.segment_end(),
+                index.counts(),
+                index.recount(),
+                index.hash_lookup_mismatches(),
+            )
+        };
+        let files = segments::list(self.segments.dir())?;
+        if let Some(end) = end {
+            if files
+                .iter()
+                .any(|(n, len)| *n == end.segment && *len < end.end)
+            {
+                problems.push(format!(
+                    "segment {} is shorter than the committed end {}",
+                    end.segment, end.end
+                ));
+            }
+        } else if !rows.is_empty() {
+            problems.push("current versions but no committed segment end".into());
+        }
+        let readable_end = |segment: u32| match end {
+            Some(e) if segment == e.segment => Some(e.end),
+            Some(e) if segment > e.segment => None,
+            _ => files.iter().find(|(n, _)| *n == segment).map(|(_, l)| *l),
+        };
+        for (row, publisher, watermark, seq_hash) in &rows {
+            let digest = hex::encode(row.digest);
+            if readable_end(row.segment).is_none_or(|e| row.location().end() > e) {
+                problems.push(format!(
+                    "identity digest {digest}: its record location (segment {} offset {}) points past the committed end",
+                    row.segment, row.offset
+                ));
                 continue;
-            };
-            let version = parse_current(&v)?;
-            let r = match self.blob(&version.hash) {
-                Ok(Some(r)) => r,
-                Ok(None) => {
+            }
+            let r = match self.segments.read(&row.location()).and_then(|b| {
+                techmesh_protocol::record::Record::decode_trusted(&b)
+                    .map_err(|e| super::sled_store::corrupt("record", e))
+            }) {
+                Ok(r) => r,
+                Err(e) => {
                     problems.push(format!(
-                        "{id}: current version {} has no record bytes",
-                        version.hash
+                        "identity digest {digest}: record bytes unreadable: {e}"
                     ));
                     continue;
                 }
-                Err(e) => {
-                    problems.push(format!("{id}: record bytes unreadable: {e}"));
-                    continue;
-                }
             };
-            if r.identity() != id || r.seq != version.seq || r.hash() != version.hash {
+            let id = r.identity();
+            if keys::identity_digest(&id.key()) != row.digest
+                || r.hash().0 != row.hash
+                || r.seq != row.seq
+                || r.publisher != *publisher
+                || id.kind.tag() != row.kind
+                || r.is_tombstone() != row.tombstone
+                || scope_byte(r.body.scope()) != row.scope
+            {
                 problems.push(format!(
-                    "{id}: record bytes disagree with the current-version row"
+                    "{id}: record bytes (hash {}, seq {}) disagree with its index row (identity digest {digest}, hash {}, seq {})",
+                    r.hash(),
+                    r.seq,
+                    hex::encode(row.hash),
+                    row.seq
                 ));
             }
-            let sync_key = key(keys::SYNC, &[&keys::identity_digest(&k[1..])]);
-            match self.tree.get(&sync_key)? {
-                Some(s)
-                    if SyncItem::decode(&sync_key, &s).map(|i| i.hash) == Some(version.hash) => {}
-                _ => problems.push(format!("{id}: sync index row missing or stale")),
+            if watermark.is_none_or(|w| w < r.seq) {
+                problems.push(format!("{id}: publisher watermark below seq {}", r.seq));
             }
-            match self.watermark(&r.publisher)? {
-                Some(w) if w >= r.seq => {}
-                _ => problems.push(format!("{id}: publisher watermark below seq {}", r.seq)),
+            if seq_hash.is_none() {
+                problems.push(format!("{id}: no seq entry for seq {}", r.seq));
             }
         }
-        let blobs = self.prefix_count(&[keys::BLOB]);
-        let syncs = self.prefix_count(&[keys::SYNC]);
-        if blobs != current || syncs != current {
+        if bad_hash_lookups > 0 {
             problems.push(format!(
-                "{current} current versions but {blobs} record locations and {syncs} sync rows"
+                "{bad_hash_lookups} current versions not found by their record hash"
             ));
         }
-        let recounted = self.recount()?;
-        match self.tree.get(COUNTS_KEY)?.map(|v| keys::decode_counts(&v)) {
-            Some(Some(stored)) if stored == recounted => {}
-            other => problems.push(format!(
-                "running totals row is {:?} but the current versions count {recounted:?}",
-                other.flatten()
-            )),
-        }
-        self.check_segments(&mut problems)?;
-        let legacy = self.prefix_count(&[keys::LEGACY_INDEX]);
-        if legacy > 0 {
+        if counts != recounted {
             problems.push(format!(
-                "{legacy} secondary-index rows of store format 1 left in a format-{STORE_FORMAT} store"
+                "running totals are {counts:?} but the current versions count {recounted:?}"
             ));
+        }
+        for p in LEGACY_PREFIXES {
+            let n = self.tree.scan_prefix([p]).count();
+            if n > 0 {
+                problems.push(format!(
+                    "{n} '{}' rows of an older store format left in a format-{STORE_FORMAT} store",
+                    p as char
+                ));
+            }
+        }
+        for k in [COUNTS_KEY, SEGMENT_END_KEY] {
+            if self.tree.contains_key(k)? {
+                problems.push(format!(
+                    "a {} row of store format 3 left in a format-{STORE_FORMAT} store",
+                    String::from_utf8_lossy(&k[1..])
+                ));
+            }
         }
         match self.tree.get(FORMAT_KEY)? {
             Some(v) if v.as_ref() == STORE_FORMAT.to_string().as_bytes() => {}
@@ -101,62 +136,5 @@ impl SledStore {
             )),
         }
         Ok(problems)
-    }
-
-    /// The segment end row against the files: the active segment holds at least the
-    /// referenced bytes, and no location points past its segment's end.
-    fn check_segments(&self, problems: &mut Vec<String>) -> Result<(), StoreError> {
-        let files = segments::list(self.segments.dir())?;
-        let end = match self.tree.get(SEGMENT_END_KEY)? {
-            None if self.prefix_count(&[keys::BLOB]) == 0 => return Ok(()),
-            None => {
-                problems.push("record locations but no segment end row".into());
-                return Ok(());
-            }
-            Some(v) => match SegmentEnd::decode(&v) {
-                Some(e) => e,
-                None => {
-                    problems.push(format!("unreadable segment end row {}", hex::encode(&v)));
-                    return Ok(());
-                }
-            },
-        };
-        let len_of = |segment: u32| {
-            files.iter().find(|(n, _)| *n == segment).map(|(_, len)| {
-                if segment == end.segment {
-                    end.end
-                } else {
-                    *len
-                }
-            })
-        };
-        if files
-            .iter()
-            .any(|(n, len)| *n == end.segment && *len < end.end)
-        {
-            problems.push(format!(
-                "segment {} is shorter than the committed end {}",
-                end.segment, end.end
-            ));
-        }
-        for row in self.tree.scan_prefix([keys::BLOB]) {
-            let (k, v) = row?;
-            let Some(loc) = segments::Location::decode(&v) else {
-                problems.push(format!(
-                    "unreadable record location under {}",
-                    hex::encode(&k)
-                ));
-                continue;
-            };
-            match len_of(loc.segment) {
-                Some(len) if loc.end() <= len => {}
-                _ => problems.push(format!(
-                    "record location {} points past the end of segment {}",
-                    hex::encode(&k[1..]),
-                    loc.segment
-                )),
-            }
-        }
-        Ok(())
     }
 }

@@ -1,7 +1,25 @@
-//! Key layout of the store (one keyspace, one-byte prefixes, so a record and its
-//! index rows go into one atomic batch). Format 3 keeps record bytes out of sled, in
-//! append-only segment files under `records/` (see `segments.rs`); sled holds small
-//! rows only:
+//! On-disk layout of the store, format 4 ([`STORE_FORMAT`]), in the store dir:
+//!
+//! - `records/NNNNNNNN.seg`: record bytes, append-only CRC-framed segment files
+//!   (`segments.rs`);
+//! - `index/index.log`: the index log (`indexlog.rs`), CRC-framed frames of changes,
+//!   one per `apply`/`purge` batch; replayed at open into the in-memory index
+//!   (`memindex.rs`): per current version its identity digest, record hash, seq,
+//!   segment location, publisher, kind, scope and tombstone flag; watermarks; the
+//!   hash of every `(publisher, seq)` ever seen; the segment end;
+//! - sled's files (one tree, one-byte key prefixes) for what is rare:
+//!
+//! | prefix | key | value |
+//! |---|---|---|
+//! | `e` | publisher ‖ seq ‖ hash | record bytes — equivocation evidence |
+//! | `m` | `format` | the store format, decimal ASCII ([`STORE_FORMAT`]) |
+//!
+//! A batch's record bytes are appended and fsynced, then its index frame (the commit
+//! point); evidence is written to sled before both.
+//!
+//! Earlier formats, migrated on open (`format.rs`):
+//! - format 3 held, per record, four sled rows (sled 0.34 replays its whole page log
+//!   at open, and random keys made that log large: 6.9 s to reopen 1 M records):
 //!
 //! | prefix | key | value |
 //! |---|---|---|
@@ -9,18 +27,12 @@
 //! | `h` | record hash | location (16): segment (4, BE) ‖ offset (8, BE) ‖ length (4, BE) — current versions only |
 //! | `s` | publisher ‖ seq (BE) | record hash — every version ever seen |
 //! | `w` | publisher | highest seq seen (8, BE) |
-//! | `e` | publisher ‖ seq ‖ hash | record bytes — equivocation evidence (rare; kept in sled) |
 //! | `y` | identity digest (16) | seq ‖ hash ‖ scope (1) ‖ publisher (32) ‖ tombstone (1) — sync index |
-//! | `m` | `format` | the store format, decimal ASCII ([`STORE_FORMAT`]) |
-//! | `m` | `counts` | current versions by kind: entry, mapping set, event, tombstone, membership (5 × 8, BE) |
+//! | `m` | `counts` | current versions by kind (5 × 8, BE) |
 //! | `m` | `segend` | durable end of the segment files: segment (4, BE) ‖ end offset (8, BE) |
 //!
-//! Every batch writes its `c`/`h`/`y` rows, the `counts` row and the `segend` row
-//! together, after the records' bytes are fsynced in the active segment.
-//!
-//! Earlier formats, migrated on open (`format.rs`):
-//! - format 2 held each current record's bytes as the `h` value (83 % of sled's log,
-//!   which sled 0.34 replays at every open) and no `counts`/`segend` rows;
+//! - format 2 held each current record's bytes as the `h` value (83 % of sled's log)
+//!   and no `counts`/`segend` rows;
 //! - format 1 also held `i` rows (index key ‖ 0x00 ‖ identity key, one per entry type,
 //!   country, event and *every ancestor of every classification code*: 11 rows per
 //!   typical entry, 31 % of the store's bytes). Nothing in the node read them — search,
@@ -33,6 +45,7 @@ use techmesh_protocol::body::{Body, Scope};
 use techmesh_protocol::codes::{self, Scheme};
 use techmesh_protocol::record::{PublicKey, Record, RecordHash};
 
+/// Row prefixes of format 3 (read by the migration to format 4, then deleted).
 pub const CURRENT: u8 = b'c';
 pub const BLOB: u8 = b'h';
 pub const SEQ: u8 = b's';
@@ -42,13 +55,13 @@ pub const SYNC: u8 = b'y';
 /// Secondary-index rows of format 1 (none since format 2; deleted when migrating).
 pub const LEGACY_INDEX: u8 = b'i';
 
-/// The on-disk layout this code reads and writes (the table above).
-pub const STORE_FORMAT: u32 = 3;
+/// The on-disk layout this code reads and writes (above).
+pub const STORE_FORMAT: u32 = 4;
 /// Key of the format marker row.
 pub const FORMAT_KEY: &[u8] = b"mformat";
-/// Key of the running totals row (current versions by kind).
+/// Key of format 3's running totals row (current versions by kind).
 pub const COUNTS_KEY: &[u8] = b"mcounts";
-/// Key of the durable segment end row.
+/// Key of format 3's durable segment end row.
 pub const SEGMENT_END_KEY: &[u8] = b"msegend";
 
 pub fn key(prefix: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -175,28 +188,6 @@ pub fn index_keys(body: &Body) -> Vec<IndexKey> {
     out.sort_by_key(|a| a.encode());
     out.dedup();
     out
-}
-
-/// The `counts` row's value.
-pub fn encode_counts(c: &super::Counts) -> Vec<u8> {
-    [c.entry, c.mapping_set, c.event, c.tombstone, c.membership]
-        .iter()
-        .flat_map(|n| n.to_be_bytes())
-        .collect()
-}
-
-pub fn decode_counts(v: &[u8]) -> Option<super::Counts> {
-    if v.len() != 40 {
-        return None;
-    }
-    let n = |i: usize| u64::from_be_bytes(v[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-    Some(super::Counts {
-        entry: n(0),
-        mapping_set: n(1),
-        event: n(2),
-        tombstone: n(3),
-        membership: n(4),
-    })
 }
 
 /// Add (`up`) or remove one current version of an identity of `kind` to `c`; a

@@ -1,5 +1,6 @@
 //! The store: every record this node holds, behind a trait so the rest of the node
-//! (network, sync, API) never knows it is sled.
+//! (network, sync, API) never knows how it is kept (segment files, an index log
+//! replayed into memory, and sled for what is rare: see `keys.rs`).
 //!
 //! Rules every implementation keeps:
 //! - a record and its index rows are applied atomically, and the store is flushed
@@ -10,8 +11,11 @@
 //! - two different records under one `(publisher, seq)` are kept as evidence.
 
 mod check;
+mod digestmap;
 mod format;
+mod indexlog;
 mod keys;
+mod memindex;
 mod segments;
 mod sled_store;
 
@@ -19,7 +23,11 @@ pub use keys::{IndexKey, SyncItem};
 pub use sled_store::SledStore;
 
 #[cfg(test)]
+mod format_tests;
+#[cfg(test)]
 mod prop_tests;
+#[cfg(test)]
+mod replay_tests;
 #[cfg(test)]
 mod tests;
 

@@ -1,14 +1,15 @@
-//! Record bytes of store format 3: append-only segment files in `records/` beside
-//! sled's files, named `NNNNNNNN.seg` (decimal, from 1). Each entry is framed as
-//! length (u32 LE) ‖ CRC-32 of the record bytes (u32 LE) ‖ the record bytes; sled keeps
-//! only each record's [`Location`].
+//! Record bytes of store formats 3 and 4: append-only segment files in `records/`
+//! inside the store dir, named `NNNNNNNN.seg` (decimal, from 1). Each entry is framed
+//! as length (u32 LE) ‖ CRC-32 of the record bytes (u32 LE) ‖ the record bytes; the
+//! index keeps only each record's [`Location`].
 //!
 //! Durability: a batch's bytes are written at the active segment's end and fsynced
-//! *before* the sled rows that reference them are applied; the same sled batch stores
-//! the new [`SegmentEnd`]. So after a crash the active segment can only hold
-//! unreferenced bytes past that end (a torn or never-committed tail), and opening
-//! truncates it back ([`Segments::open`]). Segment files are never rewritten: the bytes
-//! of superseded or purged versions stay as garbage until a compaction (future work).
+//! *before* the index changes that reference them are committed (format 4: the index
+//! log frame, which also records the new [`SegmentEnd`]; format 3: a sled batch). So
+//! after a crash the active segment can only hold unreferenced bytes past that end (a
+//! torn or never-committed tail), and opening truncates it back ([`Segments::open`]).
+//! Segment files are never rewritten: the bytes of superseded or purged versions stay
+//! as garbage until a segment compaction (future work).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -66,7 +67,7 @@ impl Location {
 }
 
 /// The durable end of the segment files: the active segment and how many of its bytes
-/// sled rows may reference (stored in the same sled batch as those rows).
+/// the index may reference (committed with the index changes that reference them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentEnd {
     pub segment: u32,
@@ -204,7 +205,7 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 
 impl Segments {
     /// Open the segment files of the store at `store_dir`, given the durable end that
-    /// sled holds (`None`: no sled row references any segment yet). Bytes past that end
+    /// the index holds (`None`: nothing references any segment yet). Bytes past that end
     /// are cut off and later segment files deleted; a referenced end beyond a file's
     /// length means acknowledged bytes are missing, and is refused.
     pub fn open(

@@ -1,34 +1,47 @@
-//! The sled implementation of [`Store`]: record bytes in append-only segment files
-//! (`segments.rs`), everything else in one sled tree with one-byte key prefixes (see
-//! `keys.rs`, which also says what each store format holds). Writes are serialised by
-//! a mutex: a batch's record bytes are appended and fsynced first, then its rows are
-//! applied as one atomic sled batch and flushed. Opening checks the format marker
-//! (`format.rs`): formats 1 and 2 are migrated, an unknown format refused.
+//! The store (format 4, see `keys.rs`): record bytes in append-only segment files
+//! (`segments.rs`), one in-memory row per current version (`memindex.rs`) made durable
+//! by an append-only index log (`indexlog.rs`), and a small sled tree for the format
+//! marker and equivocation evidence. Writes are serialised by a mutex; a batch's
+//! record bytes are appended and fsynced, then its index frame is appended and fsynced
+//! (the commit point), then the in-memory index changes, then `apply` returns.
+//! Opening replays the index log and cuts the segments back to the end its last
+//! frame names; older formats are migrated (`format.rs`).
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use sha2::{Digest, Sha256};
 
 use super::format::{self, Marker};
-use super::keys::{self, index_keys, key, SyncItem, COUNTS_KEY, SEGMENT_END_KEY};
-use super::segments::{Location, SegmentEnd, Segments};
+use super::indexlog::{self, IndexLog};
+use super::keys::{self, index_keys, key, SyncItem};
+use super::memindex::{scope_byte, Change, MemIndex, Row};
+use super::segments::{SegmentEnd, Segments};
 use super::{Applied, ApplyOutcome, Counts, Evidence, IndexKey, ListFilter, Store, StoreError};
 use techmesh_protocol::record::{Identity, PublicKey, Record, RecordHash};
 use techmesh_protocol::version::Version;
 use techmesh_protocol::Kind;
 
-/// Log segment size of new stores. sled's default (512 KiB) made a store of 100 000
-/// records 5.1 × their size on disk and 8 MiB 2.1 × (docs/BENCHMARKS.md, "Store"):
-/// with small segments, every flush of a batch leaves many partly dead segments.
+/// Log segment size of new sled databases (sled keeps little since format 4: the
+/// marker and equivocation evidence).
 pub const SEGMENT_SIZE: usize = 8 * 1024 * 1024;
 
+/// The index log is compacted when it is larger than this and than twice what the
+/// live index would be written as.
+pub const COMPACT_MIN_BYTES: u64 = 64 * 1024 * 1024;
+
 pub struct SledStore {
+    dir: PathBuf,
     pub(super) db: sled::Db,
     pub(super) tree: sled::Tree,
     pub(super) segments: Segments,
+    pub(super) log: IndexLog,
+    pub(super) index: RwLock<MemIndex>,
     writer: Mutex<()>,
+    /// [`COMPACT_MIN_BYTES`] (tests lower it).
+    pub(super) compact_min: AtomicU64,
 }
 
 pub(super) fn corrupt(what: &str, detail: impl ToString) -> StoreError {
@@ -36,29 +49,6 @@ pub(super) fn corrupt(what: &str, detail: impl ToString) -> StoreError {
         what: what.into(),
         detail: detail.to_string(),
     }
-}
-
-pub(super) fn parse_current(v: &[u8]) -> Result<Version, StoreError> {
-    if v.len() != 40 {
-        return Err(corrupt("current version", format!("{} bytes", v.len())));
-    }
-    let seq = u64::from_be_bytes(
-        v[..8]
-            .try_into()
-            .map_err(|_| corrupt("current version", "seq"))?,
-    );
-    let hash = RecordHash(
-        v[8..40]
-            .try_into()
-            .map_err(|_| corrupt("current version", "hash"))?,
-    );
-    Ok(Version { seq, hash })
-}
-
-fn current_value(v: &Version) -> Vec<u8> {
-    let mut out = v.seq.to_be_bytes().to_vec();
-    out.extend_from_slice(&v.hash.0);
-    out
 }
 
 impl SledStore {
@@ -80,7 +70,7 @@ impl SledStore {
             .segment_size(recorded.unwrap_or(SEGMENT_SIZE))
     }
 
-    /// Open (or create) the store at `path` with a page cache of `cache_mb` MiB.
+    /// Open (or create) the store at `path` with a sled page cache of `cache_mb` MiB.
     pub fn open(path: &Path, cache_mb: u64) -> Result<SledStore, StoreError> {
         let cfg = SledStore::sled_config(path, cache_mb);
         let db = cfg.open().map_err(|e| match e {
@@ -96,127 +86,190 @@ impl SledStore {
         })?;
         let tree = db.open_tree("records")?;
         let marker = format::read_marker(&tree, path)?;
-        let referenced = tree
-            .get(SEGMENT_END_KEY)?
-            .map(|v| SegmentEnd::decode(&v).ok_or_else(|| corrupt("segment end", hex::encode(&v))))
-            .transpose()?;
-        let (segments, recovered) = Segments::open(path, referenced)?;
-        if recovered != Default::default() {
+        let log_exists = indexlog::log_path(path).exists();
+        // A complete index log exists for a format-4 store, and for a format-3 store
+        // whose migration was interrupted after the log was renamed into place.
+        let has_log = match marker {
+            Marker::Current if !log_exists => {
+                return Err(StoreError::Format {
+                    path: path.display().to_string(),
+                    detail: format!(
+                        "format 4 but its index log {} is missing",
+                        indexlog::log_path(path).display()
+                    ),
+                })
+            }
+            Marker::Current => true,
+            Marker::Three => log_exists,
+            Marker::Two | Marker::Missing => false,
+        };
+        let segments = if has_log {
+            None
+        } else {
+            format::discard_index_log(path)?;
+            let segments = open_segments(path, format::legacy_segment_end(&tree)?)?;
+            if marker != Marker::Three {
+                format::migrate_to_3(&db, &tree, &segments, path, marker)?;
+            }
+            format::build_index_log(&tree, path)?;
+            Some(segments)
+        };
+        let (log, index, replayed) = IndexLog::open(path)?;
+        if replayed.cut_bytes > 0 {
             tracing::warn!(
                 store = %path.display(),
-                bytes = recovered.truncated_bytes,
-                files = recovered.removed_files,
-                "store opened after an interrupted write: unacknowledged record bytes past the last committed batch cut off"
+                bytes = replayed.cut_bytes,
+                "store opened after an interrupted write: a torn index-log tail cut off (no batch in it was acknowledged)"
             );
         }
+        let segments = match segments {
+            Some(s) => s,
+            None => open_segments(path, index.segment_end())?,
+        };
         let store = SledStore {
+            dir: path.to_path_buf(),
             db,
             tree,
             segments,
+            log,
+            index: RwLock::new(index),
             writer: Mutex::new(()),
+            compact_min: AtomicU64::new(COMPACT_MIN_BYTES),
         };
         if marker != Marker::Current {
-            format::migrate(&store, path, marker)?;
+            format::finish_4(&store.db, &store.tree, path, marker)?;
         }
         Ok(store)
+    }
+
+    pub(super) fn index(&self) -> RwLockReadGuard<'_, MemIndex> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<Record, StoreError> {
         Record::decode_trusted(bytes).map_err(|e| corrupt("record", e))
     }
 
-    fn current(&self, id_key: &[u8]) -> Result<Option<Version>, StoreError> {
-        self.tree
-            .get(key(keys::CURRENT, &[id_key]))?
-            .map(|v| parse_current(&v))
-            .transpose()
+    /// The record of `row`, read from its segment and checked against the row.
+    pub(super) fn read_row(&self, row: &Row) -> Result<Record, StoreError> {
+        let r = self.decode(&self.segments.read(&row.location())?)?;
+        if r.hash().0 != row.hash || keys::identity_digest(&r.identity().key()) != row.digest {
+            return Err(corrupt(
+                &format!("record at segment {} offset {}", row.segment, row.offset),
+                format!(
+                    "it is {} ({}), but the index row is of identity digest {} and hash {}",
+                    r.identity(),
+                    r.hash(),
+                    hex::encode(row.digest),
+                    hex::encode(row.hash)
+                ),
+            ));
+        }
+        Ok(r)
     }
 
-    /// Where the bytes of the current version `hash` are, if it is stored.
-    pub(super) fn location(&self, hash: &RecordHash) -> Result<Option<Location>, StoreError> {
-        self.tree
-            .get(key(keys::BLOB, &[&hash.0]))?
-            .map(|v| {
-                Location::decode(&v)
-                    .ok_or_else(|| corrupt("record location", format!("{hash}: {} bytes", v.len())))
-            })
-            .transpose()
+    /// Count the current versions by kind from the index rows.
+    #[cfg(test)]
+    pub(super) fn recount(&self) -> Result<Counts, StoreError> {
+        Ok(self.index().recount())
     }
 
-    fn blob_bytes(&self, hash: &RecordHash) -> Result<Option<Vec<u8>>, StoreError> {
-        self.location(hash)?
-            .map(|loc| self.segments.read(&loc))
-            .transpose()
-    }
-
-    pub(super) fn blob(&self, hash: &RecordHash) -> Result<Option<Record>, StoreError> {
-        self.blob_bytes(hash)?.map(|b| self.decode(&b)).transpose()
-    }
-
-    pub(super) fn prefix_count(&self, prefix: &[u8]) -> u64 {
-        self.tree.scan_prefix(prefix).count() as u64
-    }
-
-    /// The running totals row (recounted, with a warning, if it is missing).
-    fn stored_counts(&self) -> Result<Counts, StoreError> {
-        match self.tree.get(COUNTS_KEY)? {
-            Some(v) => keys::decode_counts(&v).ok_or_else(|| corrupt("counts", hex::encode(&v))),
-            None => {
-                tracing::warn!("store has no counts row: counting every current version");
-                self.recount()
+    /// Commit a batch's changes: the index frame (fsynced: the commit point), then
+    /// the in-memory index; then compact the log if it has grown past twice the live
+    /// index. Call under the write lock.
+    fn commit_changes(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.log.append(changes)?;
+        {
+            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+            for c in changes {
+                index
+                    .apply(c)
+                    .map_err(|e| corrupt("index change", format!("{e} (in {c:?})")))?;
             }
         }
-    }
-
-    /// Is the current version of the identity with key `id_key` a tombstone (from its
-    /// sync row)?
-    fn stored_is_tombstone(&self, id_key: &[u8]) -> Result<bool, StoreError> {
-        Ok(self
-            .tree
-            .get(key(keys::SYNC, &[&keys::identity_digest(id_key)]))?
-            .and_then(|v| v.get(73).copied())
-            == Some(1))
+        let index = self.index();
+        let (len, live) = (self.log.len(), index.snapshot_bytes());
+        if len > self.compact_min.load(Ordering::Relaxed).max(2 * live) {
+            // The batch is committed either way: a failed compaction leaves the old log.
+            match self.log.compact(&self.dir, &index) {
+                Ok(new) => tracing::info!(
+                    store = %self.dir.display(),
+                    before = len,
+                    after = new,
+                    "index log compacted"
+                ),
+                Err(e) => tracing::warn!(
+                    store = %self.dir.display(),
+                    error = %e,
+                    "index log compaction failed; the previous log stays in use"
+                ),
+            }
+        }
+        Ok(())
     }
 }
 
-/// State of identities and seqs touched earlier in the same batch.
+fn open_segments(path: &Path, referenced: Option<SegmentEnd>) -> Result<Segments, StoreError> {
+    let (segments, recovered) = Segments::open(path, referenced)?;
+    if recovered != Default::default() {
+        tracing::warn!(
+            store = %path.display(),
+            bytes = recovered.truncated_bytes,
+            files = recovered.removed_files,
+            "store opened after an interrupted write: unacknowledged record bytes past the last committed batch cut off"
+        );
+    }
+    Ok(segments)
+}
+
+/// State of identities, seqs and publishers touched earlier in the same batch.
 #[derive(Default)]
 struct Pending {
-    /// Identity key → new current version, the index of its record in the batch and
-    /// whether it is a tombstone.
-    current: HashMap<Vec<u8>, (Version, usize, bool)>,
+    /// Identity digest → new current version, the index of its record in the batch.
+    current: HashMap<[u8; 16], (Version, usize)>,
     seqs: HashMap<(PublicKey, u64), RecordHash>,
     watermarks: HashMap<PublicKey, u64>,
+    /// Publishers whose watermark this batch raises (one change each, at the end).
+    raised: HashMap<PublicKey, u32>,
+    publishers: HashMap<PublicKey, u32>,
 }
 
 impl Store for SledStore {
     fn apply(&self, records: &[Record]) -> Result<Vec<ApplyOutcome>, StoreError> {
         let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let mut batch = sled::Batch::default();
+        let mut evidence = sled::Batch::default();
+        let mut has_evidence = false;
         let mut pending = Pending::default();
+        let mut changes = Vec::with_capacity(records.len() * 2 + 2);
         let mut out = Vec::with_capacity(records.len());
-        let before = self.stored_counts()?;
-        let mut counts = before.clone();
         let mut append = self.segments.begin()?;
+        // Only this writer changes the index, so what it reads here stays true
+        // until its own changes are applied below.
+        let index = self.index();
         for (at, r) in records.iter().enumerate() {
-            let id_key = r.identity().key();
+            let digest = keys::identity_digest(&r.identity().key());
             let new = Version::of(r);
-            let seq_key = (r.publisher, r.seq);
+            let hash = r.hash();
+            let known = index.publisher_id(&r.publisher);
+            let publisher = match known.or_else(|| pending.publishers.get(&r.publisher).copied()) {
+                Some(p) => p,
+                None => {
+                    let p = index.publisher_count() + pending.publishers.len() as u32;
+                    pending.publishers.insert(r.publisher, p);
+                    changes.push(Change::Publisher(r.publisher));
+                    p
+                }
+            };
             // Equivocation: another record under this (publisher, seq)?
+            let seq_key = (r.publisher, r.seq);
             let seen = match pending.seqs.get(&seq_key) {
                 Some(h) => Some(*h),
-                None => self
-                    .tree
-                    .get(key(keys::SEQ, &[&r.publisher.0, &r.seq.to_be_bytes()]))?
-                    .map(|v| {
-                        v.as_ref()
-                            .try_into()
-                            .map(RecordHash)
-                            .map_err(|_| corrupt("seq row", "hash"))
-                    })
-                    .transpose()?,
+                None => known.and_then(|p| index.seq_hash(p, r.seq)).map(RecordHash),
             };
-            let equivocation_with = seen.filter(|h| *h != r.hash());
+            let equivocation_with = seen.filter(|h| *h != hash);
             if let Some(other) = equivocation_with {
                 let evidence_key = |h: &RecordHash| {
                     key(
@@ -224,124 +277,165 @@ impl Store for SledStore {
                         &[&r.publisher.0, &r.seq.to_be_bytes(), &h.0],
                     )
                 };
-                batch.insert(evidence_key(&r.hash()), r.bytes());
-                let other_bytes = match pending.current.values().find(|(v, ..)| v.hash == other) {
-                    Some((_, i, _)) => Some(records[*i].bytes().to_vec()),
-                    None => self.blob_bytes(&other)?,
+                evidence.insert(evidence_key(&hash), r.bytes());
+                let other_bytes = match pending.current.values().find(|(v, _)| v.hash == other) {
+                    Some((_, i)) => Some(records[*i].bytes().to_vec()),
+                    None => match index.row_by_hash(&other) {
+                        Some(row) => Some(self.segments.read(&row.location())?),
+                        None => None,
+                    },
                 };
                 if let Some(b) = other_bytes {
-                    batch.insert(evidence_key(&other), b);
+                    evidence.insert(evidence_key(&other), b);
                 }
-            } else if seen.is_none() {
-                batch.insert(
-                    key(keys::SEQ, &[&r.publisher.0, &r.seq.to_be_bytes()]),
-                    &r.hash().0[..],
-                );
-                pending.seqs.insert(seq_key, r.hash());
+                has_evidence = true;
+            }
+            let first_of_seq = seen.is_none();
+            if first_of_seq {
+                pending.seqs.insert(seq_key, hash);
             }
             // Watermark.
             let wm = match pending.watermarks.get(&r.publisher) {
                 Some(w) => Some(*w),
-                None => self.watermark(&r.publisher)?,
+                None => known.and_then(|p| index.watermark(p)),
             };
             if wm.is_none_or(|w| r.seq > w) {
-                batch.insert(
-                    key(keys::WATERMARK, &[&r.publisher.0]),
-                    &r.seq.to_be_bytes()[..],
-                );
                 pending.watermarks.insert(r.publisher, r.seq);
+                pending.raised.insert(r.publisher, publisher);
             }
             // Version order.
-            let (previous, previous_tomb) = match pending.current.get(&id_key) {
-                Some((v, _, tomb)) => (Some(*v), Some(*tomb)),
-                None => (self.current(&id_key)?, None),
+            let previous = match pending.current.get(&digest) {
+                Some((v, _)) => Some(*v),
+                None => index.row_by_digest(&digest).map(|row| Version {
+                    seq: row.seq,
+                    hash: RecordHash(row.hash),
+                }),
             };
-            let kind = r.identity().kind;
             let applied = match &previous {
                 Some(v) if v.hash == new.hash => Applied::Duplicate,
                 Some(v) if !new.supersedes(v) => Applied::Stale { current: v.hash },
-                Some(v) => {
-                    batch.remove(key(keys::BLOB, &[&v.hash.0]));
-                    let was_tomb = match previous_tomb {
-                        Some(t) => t,
-                        None => self.stored_is_tombstone(&id_key)?,
-                    };
-                    keys::tally(&mut counts, kind, was_tomb, false);
-                    Applied::Replaced { previous: v.hash }
-                }
+                Some(v) => Applied::Replaced { previous: v.hash },
                 None => Applied::Inserted,
             };
             if applied.is_new() {
-                batch.insert(key(keys::CURRENT, &[&id_key]), current_value(&new));
                 let loc = append.push(r.bytes());
-                batch.insert(key(keys::BLOB, &[&new.hash.0]), &loc.encode()[..]);
-                let item = SyncItem::of(r);
-                batch.insert(key(keys::SYNC, &[&item.id_digest]), item.encode_value());
-                keys::tally(&mut counts, kind, item.tombstone, true);
-                pending.current.insert(id_key, (new, at, item.tombstone));
+                let row = Row {
+                    digest,
+                    hash: hash.0,
+                    seq: r.seq,
+                    offset: loc.offset,
+                    segment: loc.segment,
+                    len: loc.len,
+                    publisher,
+                    kind: r.identity().kind.tag(),
+                    scope: scope_byte(r.body.scope()),
+                    tombstone: r.is_tombstone(),
+                };
+                // A seq entry of a current version points at its row: after the put.
+                changes.push(if first_of_seq {
+                    Change::PutSeq(row)
+                } else {
+                    Change::Put(row)
+                });
+                pending.current.insert(digest, (new, at));
+            } else if first_of_seq {
+                changes.push(Change::Seq {
+                    publisher,
+                    seq: r.seq,
+                    hash: hash.0,
+                });
             }
             out.push(ApplyOutcome {
                 applied,
                 equivocation_with,
             });
         }
-        if counts != before {
-            batch.insert(COUNTS_KEY, keys::encode_counts(&counts));
+        drop(index);
+        for (key, publisher) in &pending.raised {
+            changes.push(Change::Watermark {
+                publisher: *publisher,
+                seq: pending.watermarks[key],
+            });
         }
         if !append.is_empty() {
-            batch.insert(SEGMENT_END_KEY, &append.end().encode()[..]);
+            changes.push(Change::SegmentEnd(append.end()));
+        }
+        // Evidence is true whether or not the batch commits: written first.
+        if has_evidence {
+            self.tree.apply_batch(evidence)?;
+            self.db.flush()?;
         }
         // Bytes durable first: a crash after this leaves only an unreferenced tail.
         self.segments.commit(append)?;
-        self.tree.apply_batch(batch)?;
-        self.db.flush()?;
+        self.commit_changes(&changes)?;
         Ok(out)
     }
 
     fn get(&self, id: &Identity) -> Result<Option<Record>, StoreError> {
-        match self.current(&id.key())? {
-            Some(v) => self.blob(&v.hash),
-            None => Ok(None),
+        let row = self
+            .index()
+            .row_by_digest(&keys::identity_digest(&id.key()));
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let r = self.read_row(&row)?;
+        if r.identity() != *id {
+            return Err(corrupt(
+                &format!("identity {id}"),
+                format!("its index row leads to the record of {}", r.identity()),
+            ));
         }
+        Ok(Some(r))
     }
 
     fn get_by_hash(&self, hash: &RecordHash) -> Result<Option<Record>, StoreError> {
-        self.blob(hash)
+        let row = self.index().row_by_hash(hash);
+        row.map(|row| self.read_row(&row)).transpose()
     }
 
+    /// Rows are filtered in memory, then read group by group in identity order
+    /// (publisher, kind, then local id), so a `limit` stops the reading early.
     fn list(&self, f: &ListFilter) -> Result<Vec<Record>, StoreError> {
-        let prefix = match &f.publisher {
-            Some(p) => key(keys::CURRENT, &[&p.0]),
-            None => vec![keys::CURRENT],
-        };
-        let mut out = Vec::new();
-        for row in self.tree.scan_prefix(prefix) {
-            let (k, v) = row?;
-            let id = Identity::from_key(&k[1..])
-                .ok_or_else(|| corrupt("identity key", hex::encode(&k)))?;
-            if f.kind.is_some_and(|want| want != id.kind) {
-                continue;
-            }
-            let version = parse_current(&v)?;
-            let Some(r) = self.blob(&version.hash)? else {
-                return Err(corrupt(
-                    "current version",
-                    format!("no record bytes for {id}"),
-                ));
+        let mut rows: Vec<(PublicKey, Row)> = {
+            let index = self.index();
+            let publisher = match &f.publisher {
+                Some(p) => match index.publisher_id(p) {
+                    Some(id) => Some(id),
+                    None => return Ok(Vec::new()),
+                },
+                None => None,
             };
-            if r.is_tombstone() && !f.include_tombstones {
-                continue;
-            }
-            out.push(r);
-            if f.limit.is_some_and(|l| out.len() >= l) {
+            let want_kind = f.kind.map(Kind::tag);
+            index
+                .rows()
+                .filter(|r| {
+                    publisher.is_none_or(|p| p == r.publisher)
+                        && want_kind.is_none_or(|k| k == r.kind)
+                        && (f.include_tombstones || !r.tombstone)
+                })
+                .map(|r| (index.publisher_key(r.publisher), *r))
+                .collect()
+        };
+        rows.sort_unstable_by_key(|(p, r)| (*p, r.kind));
+        let limit = f.limit.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        for group in rows.chunk_by(|a, b| a.0 == b.0 && a.1.kind == b.1.kind) {
+            if out.len() >= limit {
                 break;
             }
+            let mut records = group
+                .iter()
+                .map(|(_, row)| self.read_row(row))
+                .collect::<Result<Vec<_>, _>>()?;
+            records.sort_by(|a, b| a.identity().local_id.cmp(&b.identity().local_id));
+            out.extend(records);
         }
+        out.truncate(limit);
         Ok(out)
     }
 
-    /// A scan of every current entry (format 2 keeps no index rows: nothing in the
-    /// node looks records up this way; tools and tests may).
+    /// A scan of every current entry (no secondary-index rows since format 2: nothing
+    /// in the node looks records up this way; tools and tests may).
     fn find(&self, k: &IndexKey) -> Result<Vec<Identity>, StoreError> {
         let mut out = Vec::new();
         for r in self.list(&ListFilter {
@@ -356,15 +450,10 @@ impl Store for SledStore {
     }
 
     fn watermark(&self, publisher: &PublicKey) -> Result<Option<u64>, StoreError> {
-        self.tree
-            .get(key(keys::WATERMARK, &[&publisher.0]))?
-            .map(|v| {
-                v.as_ref()
-                    .try_into()
-                    .map(u64::from_be_bytes)
-                    .map_err(|_| corrupt("watermark", "length"))
-            })
-            .transpose()
+        let index = self.index();
+        Ok(index
+            .publisher_id(publisher)
+            .and_then(|p| index.watermark(p)))
     }
 
     fn equivocations(&self) -> Result<Vec<Evidence>, StoreError> {
@@ -384,26 +473,21 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    /// The running totals row, kept in every batch: O(1) (`check` recounts).
+    /// Running totals kept by the in-memory index: O(1) (`check` recounts).
     fn counts(&self) -> Result<Counts, StoreError> {
-        self.stored_counts()
+        Ok(self.index().counts())
     }
 
     fn sync_items(&self, prefix: &[u8]) -> Result<Vec<SyncItem>, StoreError> {
-        let mut out = Vec::new();
-        for row in self.tree.scan_prefix(key(keys::SYNC, &[prefix])) {
-            let (k, v) = row?;
-            out.push(SyncItem::decode(&k, &v).ok_or_else(|| corrupt("sync row", hex::encode(&k)))?);
-        }
-        Ok(out)
+        let index = self.index();
+        Ok(index.range(prefix).map(|r| index.sync_item(r)).collect())
     }
 
     fn digest(&self) -> Result<[u8; 32], StoreError> {
         let mut h = Sha256::new();
-        for row in self.tree.scan_prefix([keys::SYNC]) {
-            let (k, v) = row?;
-            h.update(&k[1..]);
-            h.update(v.get(8..40).unwrap_or(&[]));
+        for r in self.index().rows() {
+            h.update(r.digest);
+            h.update(r.hash);
         }
         Ok(h.finalize().into())
     }
@@ -412,6 +496,8 @@ impl Store for SledStore {
         self.problems()
     }
 
+    /// Every batch is durable when it returns (segments and index log fsynced,
+    /// evidence flushed); this flushes sled for anything else.
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
@@ -423,35 +509,28 @@ impl Store for SledStore {
         doomed: &dyn Fn(&Record) -> bool,
     ) -> Result<Vec<Identity>, StoreError> {
         let _guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let mut batch = sled::Batch::default();
-        let mut removed = Vec::new();
-        let mut counts = self.stored_counts()?;
-        for row in self.tree.scan_prefix(key(keys::CURRENT, &[&publisher.0])) {
-            let (k, v) = row?;
-            let id_key = &k[1..];
-            let id = Identity::from_key(id_key)
-                .ok_or_else(|| corrupt("identity key", hex::encode(&k)))?;
-            let version = parse_current(&v)?;
-            let Some(r) = self.blob(&version.hash)? else {
-                return Err(corrupt(
-                    "current version",
-                    format!("no record bytes for {id}"),
-                ));
-            };
-            if !doomed(&r) {
-                continue;
+        let rows: Vec<Row> = {
+            let index = self.index();
+            match index.publisher_id(publisher) {
+                Some(p) => index.rows().filter(|r| r.publisher == p).copied().collect(),
+                None => return Ok(Vec::new()),
             }
-            batch.remove(k.to_vec());
-            batch.remove(key(keys::BLOB, &[&version.hash.0]));
-            batch.remove(key(keys::SYNC, &[&keys::identity_digest(id_key)]));
-            keys::tally(&mut counts, id.kind, r.is_tombstone(), false);
-            removed.push(id);
+        };
+        let mut candidates = rows
+            .iter()
+            .map(|row| Ok((self.read_row(row)?, row.digest)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // Identity order, as `list` returns them.
+        candidates.sort_by_cached_key(|(r, _)| r.identity().key());
+        let mut removed = Vec::new();
+        let mut changes = Vec::new();
+        for (r, digest) in candidates {
+            if doomed(&r) {
+                changes.push(Change::Remove(digest));
+                removed.push(r.identity());
+            }
         }
-        if !removed.is_empty() {
-            batch.insert(COUNTS_KEY, keys::encode_counts(&counts));
-            self.tree.apply_batch(batch)?;
-            self.db.flush()?;
-        }
+        self.commit_changes(&changes)?;
         Ok(removed)
     }
 }

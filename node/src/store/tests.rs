@@ -10,11 +10,11 @@ use techmesh_protocol::vectors::sample_entry;
 
 use super::{Applied, IndexKey, ListFilter, SledStore, Store};
 
-fn kp() -> Keypair {
+pub(super) fn kp() -> Keypair {
     Keypair::from_seed(&[9; 32])
 }
 
-fn entry(local_id: &str, title: &str, code: &str) -> body::Body {
+pub(super) fn entry(local_id: &str, title: &str, code: &str) -> body::Body {
     let mut v = sample_entry();
     v["local_id"] = json!(local_id);
     v["title"]["en"] = json!(title);
@@ -22,11 +22,11 @@ fn entry(local_id: &str, title: &str, code: &str) -> body::Body {
     body::prepare(Kind::Entry, &v).unwrap()
 }
 
-fn signed(seq: u64, b: body::Body) -> Record {
+pub(super) fn signed(seq: u64, b: body::Body) -> Record {
     kp().sign(seq, Timestamp(1_795_000_000), b).unwrap()
 }
 
-fn open(dir: &std::path::Path) -> SledStore {
+pub(super) fn open(dir: &std::path::Path) -> SledStore {
     SledStore::open(dir, 16).unwrap()
 }
 
@@ -268,118 +268,11 @@ fn purge_publisher_removes_records_indexes_and_sync_rows_but_keeps_watermarks() 
 }
 
 /// Rewrite the raw sled tree of a closed store (to fake what older formats wrote).
-fn edit_raw(dir: &std::path::Path, edit: impl FnOnce(&sled::Tree)) {
+pub(super) fn edit_raw(dir: &std::path::Path, edit: impl FnOnce(&sled::Tree)) {
     let db = SledStore::sled_config(dir, 16).open().unwrap();
     let tree = db.open_tree("records").unwrap();
     edit(&tree);
     db.flush().unwrap();
-}
-
-#[test]
-fn a_format_1_store_is_migrated_on_open() {
-    let tmp = tempfile::tempdir().unwrap();
-    let r = signed(1, entry("e1", "t", "H01M 10/0525"));
-    open(tmp.path()).apply(std::slice::from_ref(&r)).unwrap();
-    // Format 1: no marker, and secondary-index rows ("i" ‖ index key ‖ 0 ‖ identity).
-    edit_raw(tmp.path(), |t| {
-        t.remove(super::keys::FORMAT_KEY).unwrap();
-        for code in ["H", "H01", "H01M"] {
-            let mut row = b"ic".to_vec();
-            row.extend_from_slice(format!("ipc\x1f{code}\0").as_bytes());
-            row.extend_from_slice(&r.identity().key());
-            t.insert(row, &[][..]).unwrap();
-        }
-    });
-    let s = open(tmp.path());
-    assert!(s.check().unwrap().is_empty(), "{:?}", s.check().unwrap());
-    assert_eq!(s.get(&r.identity()).unwrap().unwrap().hash(), r.hash());
-    let h01m = IndexKey::Code {
-        scheme: Scheme::Ipc,
-        code: "H01M".into(),
-    };
-    assert_eq!(s.find(&h01m).unwrap(), vec![r.identity()]);
-    drop(s);
-    edit_raw(tmp.path(), |t| {
-        assert_eq!(t.scan_prefix(b"i").count(), 0, "index rows deleted");
-        assert_eq!(
-            t.get(super::keys::FORMAT_KEY).unwrap().as_deref(),
-            Some(&b"3"[..])
-        );
-    });
-}
-
-/// Turn a format-3 store (closed) into what format 2 wrote: record bytes as `h`
-/// values, no totals or segment-end rows, no segment files.
-fn make_format_2(dir: &std::path::Path, records: &[Record]) {
-    edit_raw(dir, |t| {
-        for r in records {
-            let k = super::keys::key(super::keys::BLOB, &[&r.hash().0]);
-            if t.get(&k).unwrap().is_some() {
-                t.insert(k, r.bytes()).unwrap();
-            }
-        }
-        t.remove(super::keys::COUNTS_KEY).unwrap();
-        t.remove(super::keys::SEGMENT_END_KEY).unwrap();
-        t.insert(super::keys::FORMAT_KEY, &b"2"[..]).unwrap();
-    });
-    std::fs::remove_dir_all(dir.join(super::segments::DIR)).unwrap();
-}
-
-#[test]
-fn a_format_2_store_is_migrated_on_open_and_an_interrupted_migration_resumes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let records: Vec<Record> = (0..7u64)
-        .map(|i| {
-            signed(
-                i + 1,
-                entry(&format!("e{}", i % 5), &format!("v{i}"), "H01M"),
-            )
-        })
-        .collect();
-    let (digest, counts) = {
-        let s = open(tmp.path());
-        s.apply(&records).unwrap();
-        (s.digest().unwrap(), s.counts().unwrap())
-    };
-    assert_eq!(counts.entry, 5);
-    make_format_2(tmp.path(), &records);
-    // An interrupted migration: a segment file holding bytes no row references.
-    let seg_dir = tmp.path().join(super::segments::DIR);
-    std::fs::create_dir_all(&seg_dir).unwrap();
-    std::fs::write(seg_dir.join("00000001.seg"), b"half a batch").unwrap();
-    std::fs::write(seg_dir.join("00000002.seg"), b"never referenced").unwrap();
-    let s = open(tmp.path());
-    assert!(s.check().unwrap().is_empty(), "{:?}", s.check().unwrap());
-    assert_eq!(s.digest().unwrap(), digest);
-    assert_eq!(s.counts().unwrap(), counts);
-    for r in &records[2..] {
-        assert_eq!(s.get(&r.identity()).unwrap().unwrap().hash(), r.hash());
-        assert_eq!(s.get_by_hash(&r.hash()).unwrap().unwrap().hash(), r.hash());
-    }
-    assert!(!seg_dir.join("00000002.seg").exists());
-    drop(s);
-    edit_raw(tmp.path(), |t| {
-        assert_eq!(
-            t.get(super::keys::FORMAT_KEY).unwrap().as_deref(),
-            Some(&b"3"[..])
-        );
-        for row in t.scan_prefix([super::keys::BLOB]) {
-            assert_eq!(row.unwrap().1.len(), 16, "only locations left in sled");
-        }
-    });
-    // A half-done migration (some rows moved, marker still 2) finishes on open.
-    edit_raw(tmp.path(), |t| {
-        let k = super::keys::key(super::keys::BLOB, &[&records[6].hash().0]);
-        t.insert(k, records[6].bytes()).unwrap();
-        t.insert(super::keys::FORMAT_KEY, &b"2"[..]).unwrap();
-    });
-    let s = open(tmp.path());
-    assert!(s.check().unwrap().is_empty(), "{:?}", s.check().unwrap());
-    assert_eq!(s.digest().unwrap(), digest);
-    assert_eq!(
-        s.get(&records[6].identity()).unwrap().unwrap().hash(),
-        records[6].hash()
-    );
 }
 
 /// The one segment file of a small store.
