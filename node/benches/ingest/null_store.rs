@@ -25,7 +25,8 @@ impl Store for NullStore {
             .iter()
             .map(|r| {
                 let new = (r.seq, r.hash());
-                let applied = match current.get(&r.identity()).copied() {
+                let id = r.identity();
+                let applied = match current.get(&id).copied() {
                     None => Applied::Inserted,
                     Some(old) if old == new => Applied::Duplicate,
                     Some((seq, hash)) if seq > r.seq || (seq == r.seq && hash < r.hash()) => {
@@ -34,7 +35,7 @@ impl Store for NullStore {
                     Some((_, previous)) => Applied::Replaced { previous },
                 };
                 if applied.is_new() {
-                    current.insert(r.identity(), new);
+                    current.insert(id, new);
                 }
                 ApplyOutcome {
                     applied,
