@@ -15,7 +15,10 @@
 //! writing exactly those bytes costs with no store logic, against `Store::apply`.
 
 mod common;
+#[path = "ingest/null_store.rs"]
+mod null_store;
 use common::*;
+use null_store::NullStore;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -26,7 +29,7 @@ use techmesh_node::store::{SledStore, Store};
 use techmesh_protocol::body::Body;
 use techmesh_protocol::record::{Keypair, Record, UnsignedRecord, VerifyOptions};
 use techmesh_protocol::time::Timestamp;
-use techmesh_protocol::trust::{LocalNode, TrustList};
+use techmesh_protocol::trust::{LocalNode, Member, Roles, TrustList};
 
 const BATCH: usize = 1000;
 /// The node.toml default page cache.
@@ -84,6 +87,10 @@ fn main() {
         max_future_skew_secs: 300,
     };
     let dir = bench_dir();
+    let local = LocalNode {
+        publisher: kp.public(),
+        country: "CN".into(),
+    };
 
     let mut m = Medians::default();
     for rep in 0..reps {
@@ -136,6 +143,28 @@ fn main() {
         }
         m.verify.push(rate(n, t));
 
+        // The ingest path without the store: the same calls against a HashMap test
+        // double, our own records (the policy's shortest path).
+        let ingest = Ingest::new(
+            Arc::new(NullStore::default()),
+            Arc::new(RwLock::new(TrustList::default())),
+            local.clone(),
+            300,
+        );
+        m.null_ingest.push(ingest_all(&ingest, &wire));
+        // The same for records of a member listed last of 100 (what gossip and
+        // sync bring: deny, anchor, member and revocation lookups, role check).
+        let ingest = Ingest::new(
+            Arc::new(NullStore::default()),
+            Arc::new(RwLock::new(member_trust(&kp, 100))),
+            LocalNode {
+                publisher: Keypair::from_seed(&[8u8; 32]).public(),
+                country: "CN".into(),
+            },
+            300,
+        );
+        m.null_member.push(ingest_all(&ingest, &wire));
+
         // Store alone: Store::apply of verified records, 1000 per atomic flushed batch.
         let tmp = tempdir_in(&dir);
         let store = SledStore::open(tmp.path(), CACHE_MB).expect("open store");
@@ -151,28 +180,13 @@ fn main() {
         // The ingest path: Ingest::ingest_bytes, 1000 per call (one apply + flush).
         let tmp = tempdir_in(&dir);
         let store = SledStore::open(tmp.path(), CACHE_MB).expect("open store");
-        let ingest = Ingest {
-            store: Arc::new(store),
-            trust: Arc::new(RwLock::new(TrustList::default())),
-            local: LocalNode {
-                publisher: kp.public(),
-                country: "CN".into(),
-            },
-            max_future_skew_secs: 300,
-            observers: Default::default(),
-        };
-        let t = Clock::start();
-        for chunk in wire.chunks(BATCH) {
-            let out = ingest.ingest_bytes(chunk);
-            assert!(
-                out.iter()
-                    .all(|r| r.as_ref().is_ok_and(|(_, o)| o.applied.is_new())),
-                "every record must be accepted and new"
-            );
-        }
-        m.ingest.push(rate(n, t));
-        let counts = ingest.store.counts().expect("counts");
-        assert_eq!(counts.entry, n as u64);
+        let ingest = Ingest::new(
+            Arc::new(store),
+            Arc::new(RwLock::new(TrustList::default())),
+            local.clone(),
+            300,
+        );
+        m.ingest.push(ingest_all(&ingest, &wire));
         drop(ingest);
         drop(tmp);
         eprintln!(
@@ -186,7 +200,7 @@ fn main() {
 
     let w = |v: &[Sample]| median(&v.iter().map(|x| x.wall).collect::<Vec<_>>());
     let c = |v: &[Sample]| median(&v.iter().map(|x| x.cpu).collect::<Vec<_>>());
-    let rows: [(&str, &[Sample]); 9] = [
+    let rows: [(&str, &[Sample]); 11] = [
         (
             "Keypair::sign (validate + canonical JSON + ed25519)",
             &m.sign,
@@ -209,6 +223,14 @@ fn main() {
         (
             "Store::apply of verified records, 1000/batch + flush",
             &m.apply,
+        ),
+        (
+            "Ingest::ingest_bytes, null store (HashMap test double), own records",
+            &m.null_ingest,
+        ),
+        (
+            "Ingest::ingest_bytes, null store, records of the 100th of 100 members",
+            &m.null_member,
         ),
         (
             "Ingest::ingest_bytes, 1000/batch (decode+verify+policy+store)",
@@ -248,6 +270,28 @@ fn main() {
         "  {store_share:.1} µs policy + store (Store::apply alone: {:.1} µs)",
         us(apply)
     );
+    // Without the store: what the ingest path adds to Record::verify (CPU time,
+    // which the disk does not inflate), and what ingest would be with a store at
+    // 10 µs per record.
+    let (c_bare, c_verify, c_null, c_member) = (
+        c(&m.bare_verify),
+        c(&m.verify),
+        c(&m.null_ingest),
+        c(&m.null_member),
+    );
+    println!(
+        "ingest path besides verify and store (CPU medians): {:.1} µs own records, {:.1} µs a member's (null store {:.1} / {:.1} µs − Record::verify {:.1} µs)",
+        us(c_null) - us(c_verify),
+        us(c_member) - us(c_verify),
+        us(c_null),
+        us(c_member),
+        us(c_verify)
+    );
+    println!(
+        "projected: with a store at 10 µs/record, ingest ÷ bare verify_strict = {:.2} (own records), {:.2} (a member's) CPU time",
+        us(c_bare) / (us(c_null) + 10.0),
+        us(c_bare) / (us(c_member) + 10.0)
+    );
     // Ratios within each repetition (same conditions), then their median.
     let ratio = |a: &[Sample], b: &[Sample], f: fn(&Sample) -> f64| {
         median(
@@ -266,6 +310,12 @@ fn main() {
         "RATIO ingest ÷ bare verify_strict = {r_bare:.2} wall, {:.2} CPU time (target ≥ 0.60: {})",
         ratio(&m.ingest, &m.bare_verify, cpu),
         pass(r_bare >= 0.6)
+    );
+    println!(
+        "RATIO ingest with a null store ÷ bare verify_strict = {:.2} wall, {:.2} CPU time (a member's records: {:.2} CPU time)",
+        ratio(&m.null_ingest, &m.bare_verify, wall),
+        ratio(&m.null_ingest, &m.bare_verify, cpu),
+        ratio(&m.null_member, &m.bare_verify, cpu)
     );
     println!(
         "RATIO ingest ÷ Record::verify = {:.2} wall, {:.2} CPU time",
@@ -400,6 +450,50 @@ struct Medians {
     verify: Vec<Sample>,
     apply: Vec<Sample>,
     ingest: Vec<Sample>,
+    null_ingest: Vec<Sample>,
+    null_member: Vec<Sample>,
+}
+
+/// Ingest `wire` in batches of [`BATCH`] into a fresh store; every record must be
+/// accepted and new.
+fn ingest_all(ingest: &Ingest, wire: &[&[u8]]) -> Sample {
+    let t = Clock::start();
+    for chunk in wire.chunks(BATCH) {
+        let out = ingest.ingest_bytes(chunk);
+        assert!(
+            out.iter()
+                .all(|r| r.as_ref().is_ok_and(|(_, o)| o.applied.is_new())),
+            "every record must be accepted and new"
+        );
+    }
+    let sample = rate(wire.len(), t);
+    let counts = ingest.store.counts().expect("counts");
+    assert_eq!(counts.entry, wire.len() as u64);
+    sample
+}
+
+/// A trust list of `members` entry publishers, `kp`'s key held by the last one.
+fn member_trust(kp: &Keypair, members: usize) -> TrustList {
+    let members = (0..members)
+        .map(|i| Member {
+            name: format!("member-{i}"),
+            country: "DE".into(),
+            publisher_keys: vec![if i + 1 == members {
+                kp.public()
+            } else {
+                Keypair::from_seed(&[(i % 200) as u8 + 20; 32]).public()
+            }],
+            roles: Roles {
+                publish_entries: true,
+                ..Roles::default()
+            },
+            ..Member::default()
+        })
+        .collect();
+    TrustList {
+        members,
+        ..TrustList::default()
+    }
 }
 
 /// One measurement: records per second of wall time and of CPU time (all threads of

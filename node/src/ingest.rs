@@ -88,17 +88,6 @@ impl Ingest {
             .push(o);
     }
 
-    fn notify(&self, r: &Record) {
-        for o in self
-            .observers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            o.on_new(r);
-        }
-    }
-
     pub fn verify_opts(&self) -> VerifyOptions {
         VerifyOptions {
             now: now(),
@@ -134,20 +123,30 @@ impl Ingest {
     }
 
     /// Verify and decide on each of `batch`; store the acceptable ones in one
-    /// atomic, flushed apply. Results are in input order.
+    /// atomic, flushed apply. Results are in input order. The records are verified
+    /// first, then the policy decides on all of them under one short read lock of
+    /// the trust list (not held while verifying: a writer would stall every
+    /// reader behind it), looking each publisher up once per run of its records.
     pub fn ingest_bytes(
         &self,
         batch: &[&[u8]],
     ) -> Vec<Result<(Record, ApplyOutcome), IngestError>> {
         let opts = self.verify_opts();
-        let checked: Vec<Result<Record, IngestError>> = batch
+        let mut checked: Vec<Result<Record, IngestError>> = batch
             .iter()
-            .map(|b| {
-                let r = Record::verify(b, &opts)?;
-                self.policy(&r)?;
-                Ok(r)
-            })
+            .map(|b| Ok(Record::verify(b, &opts)?))
             .collect();
+        {
+            let trust = self.trust.read().unwrap_or_else(|p| p.into_inner());
+            let mut policy = trust.policy(&self.local);
+            for slot in checked.iter_mut() {
+                if let Ok(r) = slot {
+                    if let Err(refusal) = policy.accept(r) {
+                        *slot = Err(refusal.into());
+                    }
+                }
+            }
+        }
         self.store_checked(checked)
     }
 
@@ -187,6 +186,7 @@ impl Ingest {
             }
         };
         let mut applied = good.into_iter().zip(outcomes);
+        let observers = self.observers.read().unwrap_or_else(|p| p.into_inner());
         errors
             .into_iter()
             .map(|slot| {
@@ -200,7 +200,9 @@ impl Ingest {
                     detail: "missing outcome".into(),
                 })?;
                 if outcome.applied.is_new() {
-                    self.notify(&rec);
+                    for o in observers.iter() {
+                        o.on_new(&rec);
+                    }
                 }
                 Ok((rec, outcome))
             })

@@ -19,6 +19,7 @@ use serde_json::{Map, Number, Value};
 use crate::error::RecordError;
 
 pub mod scan;
+mod shape;
 
 /// Canonical bytes of a JSON value.
 pub fn encode(value: &Value) -> Vec<u8> {

@@ -212,44 +212,77 @@ impl TrustList {
 
     /// THE acceptance policy: may this node store (and so forward) `record`?
     /// Used for gossip, sync, federated query answers and local publishing alike.
+    /// For many records at once, [`TrustList::policy`] gives the same decisions
+    /// and looks each run of one publisher's records up once.
     pub fn accept(&self, local: &LocalNode, record: &Record) -> Result<(), PolicyRefusal> {
-        let kind = record.kind();
-        if record.publisher != local.publisher {
-            if let Some((i, d)) = self.deny_of_key(&record.publisher) {
-                return Err(PolicyRefusal::Denied {
-                    key: record.publisher.to_hex(),
-                    rule: format!("denied by {}", d.describe(i)),
-                });
-            }
-            if record.body.slot().0 == Kind::Membership {
-                // Membership lists (and their withdrawals) come from anchors only.
-                return match self.anchor_by_key(&record.publisher) {
-                    Some(_) => Ok(()),
-                    None => Err(PolicyRefusal::NotAnAnchor {
-                        key: record.publisher.to_hex(),
-                    }),
-                };
-            }
-            let member = self.member_by_key(&record.publisher).ok_or_else(|| {
-                let key = record.publisher.to_hex();
-                match self.refusal_of_key(&record.publisher) {
-                    Some(rule) => PolicyRefusal::Denied { key, rule },
-                    None => PolicyRefusal::UnknownPublisher(key),
-                }
-            })?;
-            if let Some(r) = member.revocation_of(record) {
-                return Err(PolicyRefusal::KeyRevoked {
-                    member: member.name.clone(),
-                    key: r.key.to_hex(),
-                    as_of: r.as_of.to_string(),
-                });
-            }
-            may_publish(member, &record.body)?;
+        self.policy(local).accept(record)
+    }
+
+    /// The acceptance policy for a batch of records, decided against this list as
+    /// it is now: [`Policy::accept`] decides exactly as [`TrustList::accept`].
+    pub fn policy<'a>(&'a self, local: &'a LocalNode) -> Policy<'a> {
+        Policy {
+            trust: self,
+            local,
+            last: None,
         }
+    }
+
+    /// The trust list's entries for a publisher other than this node.
+    fn look_up(&self, key: &PublicKey) -> Listed<'_> {
+        Listed {
+            key: *key,
+            deny: self.deny_of_key(key),
+            member: self.member_by_key(key),
+        }
+    }
+
+    fn accept_listed(
+        &self,
+        local: &LocalNode,
+        listed: Option<&Listed<'_>>,
+        record: &Record,
+    ) -> Result<(), PolicyRefusal> {
+        let kind = record.kind();
+        // The publisher's country (ours for our own key), for national scope.
+        let country = match listed {
+            None => Some(local.country.as_str()),
+            Some(p) => {
+                if let Some((i, d)) = p.deny {
+                    return Err(PolicyRefusal::Denied {
+                        key: record.publisher.to_hex(),
+                        rule: format!("denied by {}", d.describe(i)),
+                    });
+                }
+                if record.body.slot().0 == Kind::Membership {
+                    // Membership lists (and their withdrawals) come from anchors only.
+                    return match self.anchor_by_key(&record.publisher) {
+                        Some(_) => Ok(()),
+                        None => Err(PolicyRefusal::NotAnAnchor {
+                            key: record.publisher.to_hex(),
+                        }),
+                    };
+                }
+                let member = p.member.ok_or_else(|| {
+                    let key = record.publisher.to_hex();
+                    match self.refusal_of_key(&record.publisher) {
+                        Some(rule) => PolicyRefusal::Denied { key, rule },
+                        None => PolicyRefusal::UnknownPublisher(key),
+                    }
+                })?;
+                if let Some(r) = member.revocation_of(record) {
+                    return Err(PolicyRefusal::KeyRevoked {
+                        member: member.name.clone(),
+                        key: r.key.to_hex(),
+                        as_of: r.as_of.to_string(),
+                    });
+                }
+                may_publish(member, &record.body)?;
+                Some(member.country.as_str())
+            }
+        };
         let scope = record.body.scope();
-        if kind != Kind::Tombstone
-            && !self.scope_allows(local, &record.publisher, scope, &local.country)
-        {
+        if kind != Kind::Tombstone && !scope_allows(scope, country, &local.country) {
             return Err(PolicyRefusal::OutOfScope {
                 scope: scope.as_str(),
             });
@@ -308,10 +341,48 @@ impl TrustList {
         scope: Scope,
         country: &str,
     ) -> bool {
-        match scope {
-            Scope::National => self.publisher_country(local, publisher) == Some(country),
-            Scope::Federation | Scope::International => true,
+        scope_allows(scope, self.publisher_country(local, publisher), country)
+    }
+}
+
+/// May a record of `scope` from a publisher of `publisher_country` (`None`:
+/// unknown) go to a node of `country`? National records stay in their country.
+fn scope_allows(scope: Scope, publisher_country: Option<&str>, country: &str) -> bool {
+    match scope {
+        Scope::National => publisher_country == Some(country),
+        Scope::Federation | Scope::International => true,
+    }
+}
+
+/// A publisher's entries in the trust list, looked up once for a run of its records.
+struct Listed<'a> {
+    key: PublicKey,
+    deny: Option<(usize, &'a Deny)>,
+    member: Option<&'a Member>,
+}
+
+/// [`TrustList::accept`] for many records against one trust list (see
+/// [`TrustList::policy`]): the list is borrowed for the whole batch, and a
+/// publisher's deny and member entries are looked up once per run of its records
+/// (the linear scans of the list are the policy's only cost that grows with the
+/// federation).
+pub struct Policy<'a> {
+    trust: &'a TrustList,
+    local: &'a LocalNode,
+    last: Option<Listed<'a>>,
+}
+
+impl Policy<'_> {
+    /// Exactly [`TrustList::accept`] of the borrowed list.
+    pub fn accept(&mut self, record: &Record) -> Result<(), PolicyRefusal> {
+        if record.publisher == self.local.publisher {
+            return self.trust.accept_listed(self.local, None, record);
         }
+        if self.last.as_ref().is_none_or(|l| l.key != record.publisher) {
+            self.last = Some(self.trust.look_up(&record.publisher));
+        }
+        self.trust
+            .accept_listed(self.local, self.last.as_ref(), record)
     }
 }
 
@@ -549,6 +620,10 @@ pub mod rotation {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "trust/policy_tests.rs"]
+mod policy_tests;
 
 #[cfg(test)]
 mod tests {

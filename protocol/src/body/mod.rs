@@ -149,29 +149,32 @@ impl Body {
         if bytes.first() != Some(&b'{') {
             return None;
         }
+        // Validated once as a whole: serde_json then reads strings without checking
+        // each one's UTF-8 again (as it does for bytes). Same result either way.
+        let text = std::str::from_utf8(bytes).ok()?;
         let (body, written) = match kind {
             Kind::Entry => {
-                let e: Entry = serde_json::from_slice(bytes).ok()?;
+                let e: Entry = serde_json::from_str(text).ok()?;
                 let w = Shape::of_serialized(&e);
                 (Body::Entry(Box::new(e)), w)
             }
             Kind::MappingSet => {
-                let m: MappingSet = serde_json::from_slice(bytes).ok()?;
+                let m: MappingSet = serde_json::from_str(text).ok()?;
                 let w = Shape::of_serialized(&m);
                 (Body::MappingSet(Box::new(m)), w)
             }
             Kind::Event => {
-                let e: Event = serde_json::from_slice(bytes).ok()?;
+                let e: Event = serde_json::from_str(text).ok()?;
                 let w = Shape::of_serialized(&e);
                 (Body::Event(Box::new(e)), w)
             }
             Kind::Tombstone => {
-                let t: Tombstone = serde_json::from_slice(bytes).ok()?;
+                let t: Tombstone = serde_json::from_str(text).ok()?;
                 let w = Shape::of_serialized(&t);
                 (Body::Tombstone(t), w)
             }
             Kind::Membership => {
-                let m: MembershipList = serde_json::from_slice(bytes).ok()?;
+                let m: MembershipList = serde_json::from_str(text).ok()?;
                 let w = Shape::of_serialized(&m);
                 (Body::Membership(Box::new(m)), w)
             }

@@ -44,9 +44,16 @@ pub struct Scanned<'a, const N: usize> {
 }
 
 impl Shape {
-    /// The shape of `value` as serde_json writes it, counted from the bytes as they
-    /// are written (nothing is kept).
+    /// The shape of `value` as serde_json writes it (`None` where serde_json would
+    /// fail), counted by a serializer that writes nothing ([`super::shape`]).
     pub fn of_serialized<T: serde::Serialize + ?Sized>(value: &T) -> Option<Shape> {
+        super::shape::count(value).ok()
+    }
+
+    /// The same, counted from serde_json's own output: the reference the counting
+    /// serializer is tested against.
+    #[cfg(test)]
+    pub(crate) fn of_written_json<T: serde::Serialize + ?Sized>(value: &T) -> Option<Shape> {
         let mut w = ShapeWriter::default();
         serde_json::to_writer(&mut w, value).ok()?;
         Some(w.shape)
@@ -54,6 +61,7 @@ impl Shape {
 }
 
 /// Counts `{` and `[` outside strings in compact JSON written to it.
+#[cfg(test)]
 #[derive(Default)]
 struct ShapeWriter {
     shape: Shape,
@@ -61,6 +69,7 @@ struct ShapeWriter {
     escaped: bool,
 }
 
+#[cfg(test)]
 impl std::io::Write for ShapeWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         for &b in buf {
@@ -418,6 +427,90 @@ mod tests {
         assert_eq!(s.members[1].shape, shape(1, 0));
     }
 
+    /// Every serde shape the counter distinguishes, against serde_json's output:
+    /// variants, tuples, bytes, options, newtypes, and keys serde_json refuses.
+    #[test]
+    fn shape_counted_equals_shape_written_for_every_serde_form() {
+        use std::collections::BTreeMap;
+        #[derive(serde::Serialize)]
+        struct Unit;
+        #[derive(serde::Serialize)]
+        struct Newtype(Vec<u8>);
+        #[derive(serde::Serialize)]
+        struct Pair(u8, String);
+        #[derive(serde::Serialize)]
+        enum E {
+            U,
+            N(Pair),
+            T(u8, Vec<bool>),
+            S {
+                a: Option<Unit>,
+                b: BTreeMap<String, Pair>,
+            },
+        }
+        #[derive(serde::Serialize)]
+        struct All {
+            e: Vec<E>,
+            t: (u8, (char, f64)),
+            b: serde_bytes::ByteBuf,
+            n: Newtype,
+            o: Option<Option<i128>>,
+            m: BTreeMap<u32, Option<E>>,
+            k: BTreeMap<bool, ()>,
+        }
+        let all = All {
+            e: vec![
+                E::U,
+                E::N(Pair(1, "[{".into())),
+                E::T(2, vec![true]),
+                E::S {
+                    a: Some(Unit),
+                    b: [("x".to_string(), Pair(3, "\\\"".into()))].into(),
+                },
+            ],
+            t: (4, ('{', 0.5)),
+            b: serde_bytes::ByteBuf::from(vec![1, 2]),
+            n: Newtype(vec![5]),
+            o: Some(None),
+            m: [(6, Some(E::T(7, vec![]))), (8, None)].into(),
+            k: [(true, ())].into(),
+        };
+        assert_eq!(Shape::of_serialized(&all), Shape::of_written_json(&all));
+        assert!(Shape::of_serialized(&all).is_some());
+        // Keys serde_json refuses: the count fails too.
+        let bad_keys: [Box<dyn erased::Shaped>; 3] = [
+            Box::new(BTreeMap::from([(vec![1u8], 1)])),
+            Box::new(BTreeMap::from([((1, 2), 1)])),
+            Box::new(BTreeMap::from([(Some(()), 1)])),
+        ];
+        for (i, v) in bad_keys.iter().enumerate() {
+            assert_eq!(v.counted(), None, "key {i}");
+            assert_eq!(v.written(), None, "key {i}");
+        }
+        let some_key = BTreeMap::from([(Some(1u8), vec![2u8])]);
+        assert_eq!(
+            Shape::of_serialized(&some_key),
+            Shape::of_written_json(&some_key)
+        );
+        assert!(Shape::of_serialized(&some_key).is_some());
+    }
+
+    mod erased {
+        use super::Shape;
+        pub trait Shaped {
+            fn counted(&self) -> Option<Shape>;
+            fn written(&self) -> Option<Shape>;
+        }
+        impl<T: serde::Serialize> Shaped for T {
+            fn counted(&self) -> Option<Shape> {
+                Shape::of_serialized(self)
+            }
+            fn written(&self) -> Option<Shape> {
+                Shape::of_written_json(self)
+            }
+        }
+    }
+
     #[test]
     fn names_sort_by_utf16() {
         let v = json!({"\u{ff01}": 1, "\u{1f600}": 2, "a": 3});
@@ -467,6 +560,12 @@ mod tests {
             if accepts(&short) {
                 prop_assert!(decode_strict(&short).is_ok(), "{}", String::from_utf8_lossy(&short));
             }
+        }
+
+        /// The counting serializer agrees with counting serde_json's output.
+        #[test]
+        fn shape_counted_equals_shape_written(v in json_value()) {
+            prop_assert_eq!(Shape::of_serialized(&v), Shape::of_written_json(&v));
         }
 
         #[test]
