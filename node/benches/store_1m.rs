@@ -209,10 +209,14 @@ fn main() {
             r.items, r.sync_items_s
         );
         println!(
-            "| reopen ({label}): RSS growth of the open (the in-memory index) | {:.1} MiB = {:.0} B/record | ≤ ~150 B/record | {} |",
+            "| reopen ({label}): RSS growth of the open (the in-memory index) | {:.1} MiB = {:.0} B/record | (design budget ~150 B/record, not an issue target) | {} |",
             r.growth_mib,
             r.growth_mib * MIB / n as f64,
-            pass(r.growth_mib * MIB / n as f64 <= 150.0)
+            if r.growth_mib * MIB / n as f64 <= 150.0 {
+                "within budget"
+            } else {
+                "over budget"
+            }
         );
     }
     println!(
