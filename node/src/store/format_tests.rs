@@ -4,9 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::json;
-
-use techmesh_protocol::body::{self, Kind};
 use techmesh_protocol::codes::Scheme;
 use techmesh_protocol::record::{Keypair, PublicKey, Record, RecordHash};
 use techmesh_protocol::time::Timestamp;
@@ -14,7 +11,7 @@ use techmesh_protocol::version::Version;
 
 use super::keys::{self, key};
 use super::segments::Segments;
-use super::tests::{edit_raw, entry, kp, open, signed};
+use super::tests::{edit_raw, entry, kp, open, signed, tomb};
 use super::{indexlog, IndexKey, ListFilter, SledStore, Store};
 
 /// Write `records` as a closed format-3 store at `dir`: the winners' bytes in a
@@ -86,17 +83,6 @@ fn legacy_rows(dir: &std::path::Path) -> usize {
             + usize::from(t.contains_key(keys::COUNTS_KEY).unwrap());
     });
     n
-}
-
-fn tomb(seq: u64, id: &str) -> Record {
-    signed(
-        seq,
-        body::prepare(
-            Kind::Tombstone,
-            &json!({"target_kind": "entry", "local_id": id}),
-        )
-        .unwrap(),
-    )
 }
 
 /// Replacements, a withdrawal, an equivocation, a second publisher.

@@ -2,14 +2,11 @@
 //! garbage tail is cut (and the segments back to the end its last frame names),
 //! equivocation and purges are remembered.
 
-use serde_json::json;
-
-use techmesh_protocol::body::{self, Kind};
 use techmesh_protocol::record::{Keypair, Record, RecordHash};
 use techmesh_protocol::time::Timestamp;
 
 use super::indexlog;
-use super::tests::{entry, kp, open, signed};
+use super::tests::{entry, kp, open, signed, tomb};
 use super::{Applied, ListFilter, SledStore, Store};
 
 fn log_len(dir: &std::path::Path) -> u64 {
@@ -24,17 +21,6 @@ fn append(path: &std::path::Path, bytes: &[u8]) {
 
 fn other() -> Keypair {
     Keypair::from_seed(&[8; 32])
-}
-
-fn tomb(seq: u64, id: &str) -> Record {
-    signed(
-        seq,
-        body::prepare(
-            Kind::Tombstone,
-            &json!({"target_kind": "entry", "local_id": id}),
-        )
-        .unwrap(),
-    )
 }
 
 /// Everything a reader can see, plus the seq entry of every record applied.

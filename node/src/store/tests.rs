@@ -26,6 +26,18 @@ pub(super) fn signed(seq: u64, b: body::Body) -> Record {
     kp().sign(seq, Timestamp(1_795_000_000), b).unwrap()
 }
 
+/// A tombstone withdrawing the entry `id` of [`kp`].
+pub(super) fn tomb(seq: u64, id: &str) -> Record {
+    signed(
+        seq,
+        body::prepare(
+            Kind::Tombstone,
+            &json!({"target_kind": "entry", "local_id": id}),
+        )
+        .unwrap(),
+    )
+}
+
 pub(super) fn open(dir: &std::path::Path) -> SledStore {
     SledStore::open(dir, 16).unwrap()
 }
@@ -382,16 +394,6 @@ fn a_segment_missing_acknowledged_bytes_is_refused_and_a_flipped_byte_is_reporte
 #[test]
 fn counts_follow_inserts_replacements_withdrawals_and_purges_and_survive_reopen() {
     let tmp = tempfile::tempdir().unwrap();
-    let tomb = |seq: u64, id: &str| {
-        signed(
-            seq,
-            body::prepare(
-                Kind::Tombstone,
-                &json!({"target_kind": "entry", "local_id": id}),
-            )
-            .unwrap(),
-        )
-    };
     {
         let s = open(tmp.path());
         s.apply(&[

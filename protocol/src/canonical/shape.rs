@@ -61,6 +61,24 @@ impl Counter {
 
 type Done = Result<(), NotJson>;
 
+/// The scalars both serializers accept and count nothing for: serde_json writes
+/// them as numbers or `true`/`false` (and as member names when they are map keys).
+macro_rules! scalars_write_nothing {
+    () => {
+        scalars_write_nothing!(
+            serialize_bool: bool, serialize_i8: i8, serialize_i16: i16,
+            serialize_i32: i32, serialize_i64: i64, serialize_i128: i128,
+            serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+            serialize_u64: u64, serialize_u128: u128
+        );
+    };
+    ($($name:ident: $t:ty),*) => {
+        $(fn $name(self, _: $t) -> Done {
+            Ok(())
+        })*
+    };
+}
+
 impl<'a> ser::Serializer for &'a mut Counter {
     type Ok = ();
     type Error = NotJson;
@@ -72,39 +90,7 @@ impl<'a> ser::Serializer for &'a mut Counter {
     type SerializeStruct = &'a mut Counter;
     type SerializeStructVariant = &'a mut Counter;
 
-    fn serialize_bool(self, _: bool) -> Done {
-        Ok(())
-    }
-    fn serialize_i8(self, _: i8) -> Done {
-        Ok(())
-    }
-    fn serialize_i16(self, _: i16) -> Done {
-        Ok(())
-    }
-    fn serialize_i32(self, _: i32) -> Done {
-        Ok(())
-    }
-    fn serialize_i64(self, _: i64) -> Done {
-        Ok(())
-    }
-    fn serialize_i128(self, _: i128) -> Done {
-        Ok(())
-    }
-    fn serialize_u8(self, _: u8) -> Done {
-        Ok(())
-    }
-    fn serialize_u16(self, _: u16) -> Done {
-        Ok(())
-    }
-    fn serialize_u32(self, _: u32) -> Done {
-        Ok(())
-    }
-    fn serialize_u64(self, _: u64) -> Done {
-        Ok(())
-    }
-    fn serialize_u128(self, _: u128) -> Done {
-        Ok(())
-    }
+    scalars_write_nothing!();
     fn serialize_f32(self, _: f32) -> Done {
         Ok(())
     }
@@ -184,49 +170,30 @@ impl<'a> ser::Serializer for &'a mut Counter {
     }
 }
 
-impl ser::SerializeSeq for &mut Counter {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Done {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> Done {
-        Ok(())
-    }
+/// Elements and fields of arrays and objects: counted like any value.
+macro_rules! forward_to_counter {
+    ($($tr:ident :: $meth:ident ($($name:ty),*)),*) => {
+        $(impl ser::$tr for &mut Counter {
+            type Ok = ();
+            type Error = NotJson;
+            fn $meth<T: Serialize + ?Sized>(&mut self, $(_: $name,)* v: &T) -> Done {
+                v.serialize(&mut **self)
+            }
+            fn end(self) -> Done {
+                Ok(())
+            }
+        })*
+    };
 }
 
-impl ser::SerializeTuple for &mut Counter {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Done {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> Done {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for &mut Counter {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Done {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> Done {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for &mut Counter {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Done {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> Done {
-        Ok(())
-    }
-}
+forward_to_counter!(
+    SerializeSeq::serialize_element(),
+    SerializeTuple::serialize_element(),
+    SerializeTupleStruct::serialize_field(),
+    SerializeTupleVariant::serialize_field(),
+    SerializeStruct::serialize_field(&'static str),
+    SerializeStructVariant::serialize_field(&'static str)
+);
 
 impl ser::SerializeMap for &mut Counter {
     type Ok = ();
@@ -235,28 +202,6 @@ impl ser::SerializeMap for &mut Counter {
         key.serialize(KeyCheck)
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Done {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> Done {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for &mut Counter {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, v: &T) -> Done {
-        v.serialize(&mut **self)
-    }
-    fn end(self) -> Done {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for &mut Counter {
-    type Ok = ();
-    type Error = NotJson;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, v: &T) -> Done {
         v.serialize(&mut **self)
     }
     fn end(self) -> Done {
@@ -283,39 +228,7 @@ impl ser::Serializer for KeyCheck {
     type SerializeStruct = Impossible<(), NotJson>;
     type SerializeStructVariant = Impossible<(), NotJson>;
 
-    fn serialize_bool(self, _: bool) -> Done {
-        Ok(())
-    }
-    fn serialize_i8(self, _: i8) -> Done {
-        Ok(())
-    }
-    fn serialize_i16(self, _: i16) -> Done {
-        Ok(())
-    }
-    fn serialize_i32(self, _: i32) -> Done {
-        Ok(())
-    }
-    fn serialize_i64(self, _: i64) -> Done {
-        Ok(())
-    }
-    fn serialize_i128(self, _: i128) -> Done {
-        Ok(())
-    }
-    fn serialize_u8(self, _: u8) -> Done {
-        Ok(())
-    }
-    fn serialize_u16(self, _: u16) -> Done {
-        Ok(())
-    }
-    fn serialize_u32(self, _: u32) -> Done {
-        Ok(())
-    }
-    fn serialize_u64(self, _: u64) -> Done {
-        Ok(())
-    }
-    fn serialize_u128(self, _: u128) -> Done {
-        Ok(())
-    }
+    scalars_write_nothing!();
     /// serde_json writes finite float keys as strings and refuses the others.
     fn serialize_f32(self, v: f32) -> Done {
         v.is_finite().then_some(()).ok_or_else(refused_key)
