@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use techmesh_protocol::codes::Scheme;
 use techmesh_protocol::record::{Keypair, PublicKey, Record, RecordHash};
-use techmesh_protocol::time::Timestamp;
 use techmesh_protocol::version::Version;
 
 use super::keys::{self, key};
 use super::segments::Segments;
-use super::tests::{edit_raw, entry, kp, open, signed, tomb};
+use super::tests::{edit_raw, entry, kp, mixed_records, open, signed};
 use super::{indexlog, IndexKey, ListFilter, SledStore, Store};
 
 /// Write `records` as a closed format-3 store at `dir`: the winners' bytes in a
@@ -85,28 +84,6 @@ fn legacy_rows(dir: &std::path::Path) -> usize {
     n
 }
 
-/// Replacements, a withdrawal, an equivocation, a second publisher.
-fn mixed_records() -> Vec<Record> {
-    let other = Keypair::from_seed(&[8; 32]);
-    let mut recs: Vec<Record> = (0..7u64)
-        .map(|i| {
-            signed(
-                i + 1,
-                entry(&format!("e{}", i % 5), &format!("v{i}"), "H01M"),
-            )
-        })
-        .collect();
-    recs.push(tomb(8, "e3"));
-    recs.push(signed(9, entry("q", "one", "H01M")));
-    recs.push(signed(9, entry("q", "two", "H01M")));
-    recs.push(
-        other
-            .sign(4, Timestamp(1_795_000_000), entry("o1", "t", "G06N"))
-            .unwrap(),
-    );
-    recs
-}
-
 /// Everything a reader can see of a store.
 fn state(s: &SledStore) -> impl PartialEq + std::fmt::Debug {
     let listed: Vec<RecordHash> = s
@@ -130,7 +107,7 @@ fn state(s: &SledStore) -> impl PartialEq + std::fmt::Debug {
 
 #[test]
 fn a_format_3_store_is_migrated_to_4_with_the_same_state() {
-    let recs = mixed_records();
+    let recs = mixed_records(7, 5, 1);
     let reference = tempfile::tempdir().unwrap();
     let want = {
         let s = open(reference.path());
@@ -156,7 +133,7 @@ fn a_format_3_store_is_migrated_to_4_with_the_same_state() {
 
 #[test]
 fn an_interrupted_migration_to_4_is_rebuilt_or_resumed() {
-    let recs = mixed_records();
+    let recs = mixed_records(7, 5, 1);
     let want = {
         let reference = tempfile::tempdir().unwrap();
         let s = open(reference.path());

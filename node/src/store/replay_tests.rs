@@ -2,11 +2,11 @@
 //! garbage tail is cut (and the segments back to the end its last frame names),
 //! equivocation and purges are remembered.
 
-use techmesh_protocol::record::{Keypair, Record, RecordHash};
+use techmesh_protocol::record::{Record, RecordHash};
 use techmesh_protocol::time::Timestamp;
 
 use super::indexlog;
-use super::tests::{entry, kp, open, signed, tomb};
+use super::tests::{entry, kp, mixed_records, open, other, signed};
 use super::{Applied, ListFilter, SledStore, Store};
 
 fn log_len(dir: &std::path::Path) -> u64 {
@@ -17,10 +17,6 @@ fn append(path: &std::path::Path, bytes: &[u8]) {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
     f.write_all(bytes).unwrap();
-}
-
-fn other() -> Keypair {
-    Keypair::from_seed(&[8; 32])
 }
 
 /// Everything a reader can see, plus the seq entry of every record applied.
@@ -66,26 +62,7 @@ fn state(s: &SledStore, applied: &[Record]) -> impl PartialEq + std::fmt::Debug 
 #[test]
 fn state_after_reopen_equals_state_before() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut recs: Vec<Record> = (0..30u64)
-        .map(|i| {
-            signed(
-                i + 1,
-                entry(&format!("e{}", i % 11), &format!("v{i}"), "H01M"),
-            )
-        })
-        .collect();
-    recs.push(tomb(40, "e2"));
-    recs.push(signed(41, entry("q", "one", "H01M")));
-    recs.push(signed(41, entry("q", "two", "H01M")));
-    recs.extend((0..5u64).map(|i| {
-        other()
-            .sign(
-                i + 1,
-                Timestamp(1_795_000_000),
-                entry(&format!("o{i}"), "t", "G06N"),
-            )
-            .unwrap()
-    }));
+    let recs = mixed_records(30, 11, 5);
     let before = {
         let s = open(tmp.path());
         for chunk in recs.chunks(7) {

@@ -38,6 +38,38 @@ pub(super) fn tomb(seq: u64, id: &str) -> Record {
     )
 }
 
+/// A second publisher.
+pub(super) fn other() -> Keypair {
+    Keypair::from_seed(&[8; 32])
+}
+
+/// Records that exercise every store rule: `versions` versions spread over `ids`
+/// entry ids of [`kp`] (replacements), a withdrawal of `e2`, an equivocation, and
+/// `others` entries of a second publisher ([`other`]).
+pub(super) fn mixed_records(versions: u64, ids: u64, others: u64) -> Vec<Record> {
+    let mut recs: Vec<Record> = (0..versions)
+        .map(|i| {
+            signed(
+                i + 1,
+                entry(&format!("e{}", i % ids), &format!("v{i}"), "H01M"),
+            )
+        })
+        .collect();
+    recs.push(tomb(versions + 1, "e2"));
+    recs.push(signed(versions + 2, entry("q", "one", "H01M")));
+    recs.push(signed(versions + 2, entry("q", "two", "H01M")));
+    recs.extend((0..others).map(|i| {
+        other()
+            .sign(
+                i + 1,
+                Timestamp(1_795_000_000),
+                entry(&format!("o{i}"), "t", "G06N"),
+            )
+            .unwrap()
+    }));
+    recs
+}
+
 pub(super) fn open(dir: &std::path::Path) -> SledStore {
     SledStore::open(dir, 16).unwrap()
 }
