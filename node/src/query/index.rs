@@ -579,4 +579,4 @@ impl RecordObserver for SearchIndex {
 
 #[cfg(test)]
 #[path = "index_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -30,7 +30,8 @@ fn entry(kp: &Keypair, seq: u64, local_id: &str, title: &str) -> Record {
     entry_with(kp, seq, local_id, title, "H01M 10/0525", "CN")
 }
 
-fn tombstone(kp: &Keypair, seq: u64, local_id: &str) -> Record {
+/// A tombstone withdrawing the entry `local_id` of `kp` (shared with the search tests).
+pub(in crate::query) fn tombstone(kp: &Keypair, seq: u64, local_id: &str) -> Record {
     let b = body::prepare(
         Kind::Tombstone,
         &json!({"target_kind": "entry", "local_id": local_id}),

@@ -10,6 +10,7 @@ use techmesh_protocol::time::{Date, Timestamp};
 use techmesh_protocol::vectors::sample_entry;
 
 use super::*;
+use crate::query::index::tests::tombstone;
 
 fn entry_at(kp: &Keypair, seq: u64, local_id: &str, issued: i64, until: &str) -> Record {
     let mut v = sample_entry();
@@ -19,15 +20,6 @@ fn entry_at(kp: &Keypair, seq: u64, local_id: &str, issued: i64, until: &str) ->
     v["valid_until"] = json!(until);
     let b = body::prepare(Kind::Entry, &v).unwrap();
     kp.sign(seq, Timestamp(issued), b).unwrap()
-}
-
-fn tombstone(kp: &Keypair, seq: u64, local_id: &str) -> Record {
-    let b = body::prepare(
-        Kind::Tombstone,
-        &json!({"target_kind": "entry", "local_id": local_id}),
-    )
-    .unwrap();
-    kp.sign(seq, Timestamp(1_795_000_100), b).unwrap()
 }
 
 /// One change: (publisher, local id, issue time offset — few, so many ties — or a

@@ -6,7 +6,7 @@ use techmesh_protocol::record::{Record, RecordHash};
 use techmesh_protocol::time::Timestamp;
 
 use super::indexlog;
-use super::tests::{entry, kp, mixed_records, open, other, signed};
+use super::tests::{assert_kept_after_reopen, entry, kp, mixed_records, open, other, signed};
 use super::{Applied, ListFilter, SledStore, Store};
 
 fn log_len(dir: &std::path::Path) -> u64 {
@@ -135,13 +135,7 @@ fn a_torn_or_garbage_index_log_tail_is_cut_with_the_segments_past_its_end() {
             Applied::Inserted
         );
     }
-    let s = open(tmp.path());
-    assert_eq!(
-        s.get(&late.identity()).unwrap().unwrap().hash(),
-        late.hash()
-    );
-    assert_eq!(s.counts().unwrap().entry, 5);
-    assert!(s.check().unwrap().is_empty(), "{:?}", s.check());
+    assert_kept_after_reopen(tmp.path(), &late, 5);
 }
 
 #[test]

@@ -70,6 +70,18 @@ pub(super) fn mixed_records(versions: u64, ids: u64, others: u64) -> Vec<Record>
     recs
 }
 
+/// After a reopen, `late` is current, `entries` entries are counted and `check`
+/// finds nothing (writing went on correctly from a cut end).
+pub(super) fn assert_kept_after_reopen(dir: &std::path::Path, late: &Record, entries: u64) {
+    let s = open(dir);
+    assert_eq!(
+        s.get(&late.identity()).unwrap().unwrap().hash(),
+        late.hash()
+    );
+    assert_eq!(s.counts().unwrap().entry, entries);
+    assert!(s.check().unwrap().is_empty(), "{:?}", s.check());
+}
+
 pub(super) fn open(dir: &std::path::Path) -> SledStore {
     SledStore::open(dir, 16).unwrap()
 }
@@ -385,13 +397,7 @@ fn a_torn_or_garbage_segment_tail_is_cut_off_and_everything_acknowledged_stays()
         .applied
         .is_new());
     drop(s);
-    let s = open(tmp.path());
-    assert_eq!(
-        s.get(&late.identity()).unwrap().unwrap().hash(),
-        late.hash()
-    );
-    assert_eq!(s.counts().unwrap().entry, 5);
-    assert!(s.check().unwrap().is_empty(), "{:?}", s.check());
+    assert_kept_after_reopen(tmp.path(), &late, 5);
 }
 
 #[test]
